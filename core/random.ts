@@ -44,23 +44,13 @@ function rotl(x: number, k: number): number {
 }
 
 /**
- * Create a generator from an integer seed. Seeds are integers in the safe range; both the low and the
- * high 32 bits take part, so 1 and 2^32 + 1 give different streams.
+ * The raw xoshiro128** generator from a 128-bit state (four uint32 words, not all zero); returns a
+ * function yielding successive uint32 outputs. Exposed for reference test vectors.
  */
-export function createRng(seed: number): Rng {
-  if (!Number.isSafeInteger(seed)) {
-    throw new RangeError(`seed must be a safe integer, got ${String(seed)}`);
-  }
-  const low = seed >>> 0;
-  const high = Math.floor(seed / 2 ** 32) >>> 0;
-  const mix = splitmix32(low ^ Math.imul(high, 0x632be5ab));
-  let s0 = mix();
-  let s1 = mix();
-  let s2 = mix();
-  let s3 = mix();
+export function xoshiro128ss(state: readonly [number, number, number, number]): () => number {
+  let [s0, s1, s2, s3] = state.map((w) => w >>> 0) as [number, number, number, number];
   if ((s0 | s1 | s2 | s3) === 0) s0 = 1;
-
-  const nextUint32 = (): number => {
+  return () => {
     const result = Math.imul(rotl(Math.imul(s1, 5) >>> 0, 7), 9) >>> 0;
     const t = (s1 << 9) >>> 0;
     s2 = (s2 ^ s0) >>> 0;
@@ -71,6 +61,20 @@ export function createRng(seed: number): Rng {
     s3 = rotl(s3, 11);
     return result;
   };
+}
+
+/**
+ * Create a generator from an integer seed. Seeds are integers in the safe range; both the low and the
+ * high 32 bits take part, so 1 and 2^32 + 1 give different streams.
+ */
+export function createRng(seed: number): Rng {
+  if (!Number.isSafeInteger(seed)) {
+    throw new RangeError(`seed must be a safe integer, got ${String(seed)}`);
+  }
+  const low = seed >>> 0;
+  const high = Math.floor(seed / 2 ** 32) >>> 0;
+  const mix = splitmix32(low ^ Math.imul(high, 0x632be5ab));
+  const nextUint32 = xoshiro128ss([mix(), mix(), mix(), mix()]);
 
   const next = (): number => {
     const hi = nextUint32() >>> 6; // 26 bits
