@@ -1,0 +1,407 @@
+/**
+ * The scoring server: MLflow scoring-server compatible HTTP API in front of the model pool, with the in-image
+ * canary (weighted/sticky routing between registry aliases, optional shadow), auth, rate limits, Prometheus metrics
+ * and the prediction log. One instance owns all its state (metrics registry, pool, log), so tests can run many.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { PredictionLogRecord } from '../core/logRecord';
+import { ModelRegistry } from '../core/registry';
+import { AzureBlobStorage, isRemoteUri, openStorage, type Storage } from '../core/storage';
+import { ApiKeys, RateLimiter } from './auth';
+import { servedAliases, type ServeConfig } from './config';
+import { PlainTextError, ScoringError, badRequest } from './errors';
+import { contentKind, parseBody } from './input';
+import { ServerMetrics } from './metrics';
+import { ModelPool, type ServedModel } from './modelPool';
+import { PredictionLog, type LogSink } from './predictionLog';
+import { Router } from './routes';
+
+export interface ScoringServerOptions {
+  /** A pino logger config or `false`; defaults to JSON lines on stdout at `config.logLevel`. */
+  logger?: boolean | { level: string };
+  /** Override prediction-log writer tuning (tests). */
+  logTuning?: { maxTries?: number; retryBaseMs?: number; replayBaseMs?: number; replayMaxMs?: number };
+  /** Collect default process metrics (default true). */
+  defaultMetrics?: boolean;
+}
+
+interface ScoringContext {
+  requestId: string;
+  receivedAt: Date;
+  clientRequestId: string | null;
+  alias: string | null;
+  version: number | null;
+  scoring: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: ScoringContext;
+  }
+}
+
+const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
+const MAX_CLIENT_ID = 256;
+const INVOCATIONS = '/invocations';
+const SERVED_MODEL = '/served-models/:name/invocations';
+
+export class ScoringServer {
+  readonly app: FastifyInstance;
+  readonly metrics: ServerMetrics;
+  readonly pool: ModelPool;
+  readonly log: PredictionLog | null;
+  readonly router: Router;
+  private readonly keys: ApiKeys;
+  private readonly limiter: RateLimiter | null;
+  private readonly shadowTasks = new Set<Promise<void>>();
+  private draining = false;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    readonly config: ServeConfig,
+    options: ScoringServerOptions = {},
+  ) {
+    this.metrics = new ServerMetrics({ defaultMetrics: options.defaultMetrics });
+    this.router = new Router(config.routes);
+    this.keys = new ApiKeys(config.apiKeys);
+    this.limiter = config.rateLimitRps === null ? null : new RateLimiter(config.rateLimitRps, config.rateLimitBurst);
+    this.app = Fastify({
+      logger:
+        options.logger === false
+          ? false
+          : { level: config.logLevel, redact: ['req.headers.authorization', 'headers.authorization'], ...(typeof options.logger === 'object' ? options.logger : {}) },
+      logController: new LogController({ disableRequestLogging: true }),
+      bodyLimit: config.bodyLimitBytes,
+      trustProxy: config.trustProxy,
+      return503OnClosing: true,
+      forceCloseConnections: 'idle',
+      genReqId: () => randomUUID(),
+    });
+    const logger: LogSink = this.app.log;
+    const registry = ModelRegistry.open(config.registry);
+    this.pool = new ModelPool(registry, config.model, servedAliases(config), this.metrics, logger);
+    this.log = config.logs
+      ? new PredictionLog({
+          storage: openLogStorage(config.logs),
+          metrics: this.metrics,
+          logger,
+          spillDir: config.logSpillDir,
+          flushIntervalMs: config.logFlushSeconds * 1000,
+          batchRecords: config.logBatchRecords,
+          maxQueueRecords: config.logQueueRecords,
+          ...options.logTuning,
+        })
+      : null;
+    this.metrics.logQueueDepth.set(0);
+    this.routes();
+  }
+
+  /** Listens, then loads the models; resolves with the address once /health is 200. */
+  async start(): Promise<string> {
+    if (this.log) await this.log.start();
+    else this.app.log.warn('no --logs (MLOPS_LOGS): predictions are not logged');
+    const address = await this.app.listen({ host: this.config.host, port: this.config.port });
+    try {
+      await this.pool.load();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+    this.pool.startPolling(this.config.reloadIntervalSeconds * 1000);
+    this.app.log.info(
+      { address, model: this.config.model, served: this.pool.versions(), routes: this.config.routes, shadow: this.config.shadow, auth: this.keys.enabled },
+      'serving',
+    );
+    return address;
+  }
+
+  get port(): number {
+    const addr = this.app.server.address();
+    return addr && typeof addr === 'object' ? addr.port : this.config.port;
+  }
+
+  /** Stops accepting, finishes in-flight requests and shadow scoring, flushes the log; within the grace period. */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const deadline = Date.now() + this.config.shutdownGraceSeconds * 1000;
+    this.draining = true;
+    await this.app.close();
+    await Promise.all([...this.shadowTasks]);
+    await this.pool.close();
+    if (this.log) await this.log.close(Math.max(1_000, deadline - Date.now() - 500));
+  }
+
+  private routes(): void {
+    const app = this.app;
+    app.decorateRequest('ctx', null as unknown as ScoringContext);
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+    app.addHook('onRequest', (request, reply, done) => {
+      const given = request.headers['x-request-id'];
+      const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : request.id;
+      request.ctx = { requestId, receivedAt: new Date(), clientRequestId: null, alias: null, version: null, scoring: false };
+      reply.header('x-request-id', requestId);
+      done();
+    });
+    app.addHook('onResponse', (request, reply, done) => {
+      this.metrics.request(request.routeOptions.url ?? 'unmatched', request.ctx?.alias ?? '', reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
+
+    app.get('/ping', (_req, reply) => {
+      reply.type('application/json').send('\n');
+    });
+    app.get('/health', (_req, reply) => {
+      const ready = this.pool.ready && !this.draining;
+      reply
+        .code(ready ? 200 : 503)
+        .type('application/json')
+        .send(JSON.stringify({ status: ready ? 'ok' : this.draining ? 'draining' : 'loading', model: this.config.model, served: this.pool.versions() }));
+    });
+    app.get('/version', (_req, reply) => {
+      reply.type('text/plain; charset=utf-8').send(packageVersion());
+    });
+    app.get('/metrics', async (_req, reply) => {
+      reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+    });
+
+    const guard = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
+      request.ctx.scoring = true;
+      const header = request.headers['x-client-request-id'];
+      if (typeof header === 'string' && header !== '') request.ctx.clientRequestId = header.slice(0, MAX_CLIENT_ID);
+      let caller: string | null = null;
+      if (this.keys.enabled) {
+        const index = this.keys.authorize(request.headers.authorization);
+        if (index < 0) {
+          reply.header('www-authenticate', 'Bearer');
+          done(
+            new ScoringError(
+              'UNAUTHENTICATED',
+              request.headers.authorization ? 'The API key is not valid.' : 'Missing credentials: send "Authorization: Bearer <API key>".',
+            ),
+          );
+          return;
+        }
+        caller = `key:${index}`;
+      }
+      if (this.limiter) {
+        const wait = this.limiter.take(caller ?? `ip:${request.ip}`);
+        if (wait > 0) {
+          reply.header('retry-after', String(Math.max(1, Math.ceil(wait))));
+          done(new ScoringError('REQUEST_LIMIT_EXCEEDED', `Rate limit exceeded: at most ${this.limiter.rate} requests per second (burst ${this.limiter.burst}).`));
+          return;
+        }
+      }
+      done();
+    };
+
+    app.post(INVOCATIONS, { onRequest: guard }, (request, reply) => this.score(request, reply, null));
+    app.post<{ Params: { name: string } }>(SERVED_MODEL, { onRequest: guard }, (request, reply) => this.score(request, reply, request.params.name));
+
+    app.setNotFoundHandler((request, reply) => {
+      reply
+        .code(404)
+        .type('application/json')
+        .send(JSON.stringify({ error_code: 'ENDPOINT_NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}.` }));
+    });
+
+    app.setErrorHandler((err: FastifyError | Error, request, reply) => {
+      const failure = toClientError(err);
+      if (failure instanceof ScoringError && failure.status >= 500 && !(err instanceof ScoringError)) {
+        request.log.error({ err, requestId: request.ctx?.requestId }, 'request failed');
+      }
+      if (request.ctx?.scoring) this.logError(request, failure.status, failure.errorCode, reply.elapsedTime);
+      if (failure instanceof PlainTextError) {
+        reply.code(failure.status).type('text/plain; charset=utf-8').send(failure.message);
+      } else {
+        reply.code(failure.status).type('application/json').send(failure.body());
+      }
+    });
+  }
+
+  private async score(request: FastifyRequest, reply: FastifyReply, fixedAlias: string | null): Promise<void> {
+    const ctx = request.ctx;
+    const kind = contentKind(request.headers['content-type']);
+    const input = parseBody(kind, typeof request.body === 'string' ? request.body : '', this.config.maxRows);
+    if (input.clientRequestId !== null) {
+      if (input.clientRequestId.length > MAX_CLIENT_ID) throw badRequest(`'client_request_id' must be at most ${MAX_CLIENT_ID} characters.`);
+      ctx.clientRequestId = input.clientRequestId;
+    }
+    let model: ServedModel | undefined;
+    if (fixedAlias !== null) {
+      model = this.pool.get(fixedAlias);
+      if (!model) {
+        if (this.pool.aliases.includes(fixedAlias)) throw new ScoringError('TEMPORARILY_UNAVAILABLE', `Served model '${fixedAlias}' is not loaded yet.`);
+        throw new ScoringError(
+          'RESOURCE_DOES_NOT_EXIST',
+          `Served model '${fixedAlias}' does not exist; served models: ${this.pool.aliases.join(', ')}.`,
+        );
+      }
+    } else {
+      const key = request.headers['x-routing-key'];
+      const alias = this.router.pick(typeof key === 'string' && key !== '' ? key : undefined);
+      model = this.pool.get(alias);
+      if (!model) throw new ScoringError('TEMPORARILY_UNAVAILABLE', 'The models are still loading; retry shortly.');
+    }
+    ctx.alias = model.alias;
+    ctx.version = model.version;
+    const features = new Float32Array(input.values);
+    const predictions = await model.predict(features);
+    reply.header('x-served-model', model.label);
+    const body = serializePredictions(predictions);
+    this.metrics.rowsScored.inc({ alias: model.alias, version: String(model.version), shadow: 'false' }, input.rows);
+    if (this.log) this.logRows(ctx, model, input.values, predictions, false, reply.elapsedTime);
+    reply.type('application/json').send(body);
+
+    const shadowAlias = this.config.shadow;
+    if (shadowAlias !== null && input.rows > 0) {
+      const shadow = this.pool.get(shadowAlias);
+      if (shadow) {
+        const task = new Promise<void>((resolve) => setImmediate(resolve))
+          .then(() => this.shadowScore(ctx, shadow, features, input.values))
+          .finally(() => this.shadowTasks.delete(task));
+        this.shadowTasks.add(task);
+      }
+    }
+  }
+
+  private async shadowScore(ctx: ScoringContext, shadow: ServedModel, features: Float32Array, values: Float64Array): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const predictions = await shadow.predict(features);
+      this.metrics.rowsScored.inc({ alias: shadow.alias, version: String(shadow.version), shadow: 'true' }, predictions.length);
+      if (this.log) this.logRows(ctx, shadow, values, predictions, true, performance.now() - t0);
+    } catch (err) {
+      this.app.log.warn({ err: (err as Error).message, alias: shadow.alias, requestId: ctx.requestId }, 'shadow scoring failed');
+    }
+  }
+
+  private logRows(ctx: ScoringContext, model: ServedModel, v: Float64Array, predictions: Float32Array, shadow: boolean, latencyMs: number): void {
+    const log = this.log!;
+    const timestamp = ctx.receivedAt.toISOString();
+    for (let i = 0, o = 0; i < predictions.length; i++, o += 6) {
+      const p = predictions[i]!;
+      const record: PredictionLogRecord = {
+        record_type: 'prediction',
+        timestamp,
+        request_id: ctx.requestId,
+        client_request_id: ctx.clientRequestId,
+        row_index: i,
+        model_name: this.config.model,
+        alias: model.alias,
+        model_version: model.version,
+        shadow,
+        year: v[o]!,
+        population: v[o + 1]!,
+        gdp: v[o + 2]!,
+        primary_energy_consumption: v[o + 3]!,
+        fossil_fuel_consumption: v[o + 4]!,
+        renewables_consumption: v[o + 5]!,
+        prediction: Number.isFinite(p) ? p : null,
+        latency_ms: round3(latencyMs),
+        status_code: 200,
+        error_code: null,
+      };
+      log.add(record);
+    }
+  }
+
+  private logError(request: FastifyRequest, status: number, errorCode: string, latencyMs: number): void {
+    if (!this.log) return;
+    const ctx = request.ctx;
+    this.log.add({
+      record_type: 'error',
+      timestamp: ctx.receivedAt.toISOString(),
+      request_id: ctx.requestId,
+      client_request_id: ctx.clientRequestId,
+      row_index: null,
+      model_name: this.config.model,
+      alias: ctx.alias,
+      model_version: ctx.version,
+      shadow: false,
+      year: null,
+      population: null,
+      gdp: null,
+      primary_energy_consumption: null,
+      fossil_fuel_consumption: null,
+      renewables_consumption: null,
+      prediction: null,
+      latency_ms: round3(latencyMs),
+      status_code: status,
+      error_code: errorCode,
+    });
+  }
+}
+
+/** Maps any error to what the client sees: MLflow's JSON error shape, or its plain-text 415. */
+function toClientError(err: FastifyError | Error): ScoringError | PlainTextError {
+  if (err instanceof ScoringError || err instanceof PlainTextError) return err;
+  const code = (err as FastifyError).code;
+  const status = (err as FastifyError).statusCode;
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ScoringError('BAD_REQUEST', `The request body is larger than the limit of ${(err as FastifyError).message.match(/\d+/)?.[0] ?? 'the server'} bytes.`, 413);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return (() => {
+        try {
+          contentKind(undefined);
+        } catch (e) {
+          return e as PlainTextError;
+        }
+        return new PlainTextError(415, 'Unsupported content type.');
+      })();
+    default:
+      if (status !== undefined && status >= 400 && status < 500) return new ScoringError('BAD_REQUEST', err.message, status);
+      return new ScoringError('INTERNAL_ERROR', 'Internal server error.');
+  }
+}
+
+/** `{"predictions":[…]}` from float32 outputs; non-finite values become null (JSON has no NaN). */
+export function serializePredictions(predictions: Float32Array): string {
+  let out = '{"predictions":[';
+  for (let i = 0; i < predictions.length; i++) {
+    const p = predictions[i]!;
+    if (i > 0) out += ',';
+    out += Number.isFinite(p) ? String(p) : 'null';
+  }
+  return out + ']}';
+}
+
+function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** Log storage with fewer SDK-level retries than the default: the prediction log retries and spills itself. */
+export function openLogStorage(uri: string): Storage {
+  if (isRemoteUri(uri)) return new AzureBlobStorage(uri, { maxTries: 1, tryTimeoutMs: 10_000, operationTimeoutMs: 15_000, checkTimeoutMs: 5_000 });
+  return openStorage(uri);
+}
+
+let cachedVersion: string | null = null;
+
+/** The project version from the nearest package.json (the image ships it next to dist/). */
+export function packageVersion(): string {
+  if (cachedVersion !== null) return cachedVersion;
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version?: string };
+        if (pkg.version) return (cachedVersion = pkg.version);
+      } catch {
+        // keep looking upwards
+      }
+    }
+    dir = path.dirname(dir);
+  }
+  return (cachedVersion = 'unknown');
+}
