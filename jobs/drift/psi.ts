@@ -51,12 +51,23 @@ function countBins(sorted: Float64Array, edges: number[]): number[] {
 }
 
 export function psi(reference: ArrayLike<number>, current: ArrayLike<number>, opts: PsiOptions = {}): PsiResult {
+  checkOptions(opts);
+  return psiSorted(sortedFiniteSample(reference, 'psi: reference'), sortedFiniteSample(current, 'psi: current'), opts);
+}
+
+function checkOptions(opts: PsiOptions): void {
   const nBins = opts.bins ?? 10;
   const eps = opts.eps ?? 1e-4;
   if (!Number.isInteger(nBins) || nBins < 1) throw new RangeError(`psi: bins must be a positive integer (got ${nBins})`);
   if (!(eps > 0 && eps < 1)) throw new RangeError(`psi: eps must be in (0, 1) (got ${eps})`);
-  const ref = sortedFiniteSample(reference, 'psi: reference');
-  const cur = sortedFiniteSample(current, 'psi: current');
+}
+
+/** psi on non-empty samples already sorted ascending with only finite values. */
+export function psiSorted(ref: Float64Array, cur: Float64Array, opts: PsiOptions = {}): PsiResult {
+  checkOptions(opts);
+  if (ref.length === 0 || cur.length === 0) throw new RangeError('psi: samples must be non-empty');
+  const nBins = opts.bins ?? 10;
+  const eps = opts.eps ?? 1e-4;
 
   const edges = referenceQuantileEdges(ref, nBins);
   const refCounts = countBins(ref, edges);

@@ -38,6 +38,28 @@ export function dropNonFinite(x: ArrayLike<number>): Float64Array {
   return out;
 }
 
+/**
+ * A sample with NaN and ±Infinity removed and sorted ascending, made once and reused by every statistic
+ * (sorting is the dominant cost on large samples). `dropped` is how many non-finite values were removed,
+ * for callers that report missing-value rates.
+ */
+export class SortedSample {
+  private constructor(
+    readonly values: Float64Array,
+    readonly dropped: number,
+  ) {}
+
+  static from(x: ArrayLike<number> | SortedSample): SortedSample {
+    if (x instanceof SortedSample) return x;
+    const finite = dropNonFinite(x);
+    return new SortedSample(finite.sort(), x.length - finite.length);
+  }
+
+  get length(): number {
+    return this.values.length;
+  }
+}
+
 /** Number of elements of the sorted array that are < v (numpy searchsorted side='left'). */
 export function lowerBound(sorted: ArrayLike<number>, v: number): number {
   let lo = 0;

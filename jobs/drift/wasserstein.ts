@@ -38,8 +38,15 @@ export interface WassersteinNormedResult {
 
 /** Evidently's `wasserstein` stattest: W1 normalised by the reference's population std (floor 0.001). */
 export function wassersteinNormed(reference: ArrayLike<number>, current: ArrayLike<number>): WassersteinNormedResult {
-  const ref = sortedFiniteSample(reference, 'wasserstein: reference');
-  const cur = sortedFiniteSample(current, 'wasserstein: current');
+  return wassersteinNormedSorted(
+    sortedFiniteSample(reference, 'wasserstein: reference'),
+    sortedFiniteSample(current, 'wasserstein: current'),
+  );
+}
+
+/** wassersteinNormed on non-empty samples already sorted ascending with only finite values. */
+export function wassersteinNormedSorted(ref: Float64Array, cur: Float64Array): WassersteinNormedResult {
+  if (ref.length === 0 || cur.length === 0) throw new RangeError('wasserstein: samples must be non-empty');
   const distance = wassersteinSorted(ref, cur);
   const referenceStd = meanAndStd(ref).std;
   return { value: distance / Math.max(referenceStd, 0.001), distance, referenceStd };
