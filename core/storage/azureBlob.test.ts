@@ -134,3 +134,36 @@ describe('AzureBlobStorage on Azurite', () => {
     }
   });
 });
+
+describe('AzureBlobStorage on a cloud URI that cannot be used here', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  // A random account name: its host name does not resolve (or, offline, no DNS answers at all).
+  const account = `mlopsnone${Date.now().toString(36)}`.slice(0, 24);
+  const uri = `https://${account}.blob.core.windows.net/models`;
+
+  it('with an account key: check() fails within seconds with one line naming the URI', async () => {
+    vi.stubEnv(
+      'AZURE_STORAGE_CONNECTION_STRING',
+      `DefaultEndpointsProtocol=https;AccountName=${account};AccountKey=${Buffer.alloc(64, 1).toString('base64')};EndpointSuffix=core.windows.net`,
+    );
+    const started = Date.now();
+    const err = await failure(openStorage(uri).check());
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toMatch(new RegExp(`^cannot reach ${uri.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+    expect(err.message).not.toContain('\n');
+  }, 20_000);
+
+  it('without a connection string: DefaultAzureCredential fails with a readable UserError', async () => {
+    vi.stubEnv('AZURE_STORAGE_CONNECTION_STRING', '');
+    const started = Date.now();
+    const err = await failure(openStorage(uri).check());
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toMatch(/^(no usable Azure credential for|cannot reach) https:\/\/mlopsnone/);
+    expect(err.message).not.toContain('\n');
+  }, 30_000);
+});
