@@ -106,6 +106,26 @@ describe('ks2samp — exact building blocks', () => {
   });
 });
 
+describe('ks2samp — fallback from exact to asymptotic (scipy behaviour)', () => {
+  it('an exact probability rounding above 1 is rejected and the asymptotic branch answers', () => {
+    // n1 = n2 = 5 with D = 1/5 (h = 1): the Horner series gives 1.0000000000000002, which scipy's
+    // _attempt_exact_2kssamp refuses; kstwo.sf(0.2, round(2.5) = 2) is then 1.
+    expect(probOutsideSquare(5, 1)).toBeGreaterThan(1);
+    const r = ks2samp([1, 2, 3, 4, 5], [1.5, 2.5, 3.5, 4.5, 5.5]);
+    expect(r.statistic).toBeCloseTo(0.2, 15);
+    expect(r.method).toBe('asymp');
+    expect(r.pvalue).toBe(1);
+  });
+
+  it("method 'exact' switches to asymptotic when lcm(n1, n2) does not fit in int32", () => {
+    const a = Array.from({ length: 65_537 }, (_, i) => i / 65_537);
+    const b = Array.from({ length: 65_536 }, (_, i) => (i + 0.5) / 65_536);
+    const r = ks2samp(a, b, { method: 'exact' });
+    expect(r.method).toBe('asymp');
+    expect(r.pvalue).toBe(1);
+  });
+});
+
 describe('ks2samp — properties', () => {
   const ref = normalSample(800, 11);
   const cur = normalSample(650, 12, 0.1);
