@@ -1,0 +1,190 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqlString, withDuckDB } from '../core/duckdb';
+import { OnnxModel } from '../core/model/runtime';
+import { ModelRegistry } from '../core/registry';
+import { FEATURES, MODEL_NAME } from '../core/schema';
+import { syntheticCsv } from '../core/synthetic';
+import { createTestContainer, type TestContainer } from '../test/support/blob';
+import { PolicyFailure } from './cliSupport';
+import { runScore } from './score';
+import { runTrain } from './train';
+
+let dir: string;
+let registry: string;
+let inputCsv: string;
+let goodRows: number;
+/** Predictions of the first test, in file order (default batch size). */
+let referencePredictions: number[] = [];
+const BAD_ROWS = 4;
+
+/** The synthetic OWID-like table (its own missing cells included) plus four rows that cannot be scored. */
+async function writeInput(): Promise<void> {
+  const lines = syntheticCsv({ seed: 11, countries: 40 }).trim().split('\n');
+  // columns: country, year, population, gdp, primary_energy_consumption, fossil_fuel_consumption, renewables_consumption, target
+  lines.push(
+    'Bad Text,2001,lots,1e12,10,5,5,50',
+    'Bad Inf,2002,1000000,inf,10,5,5,50',
+    'Bad Range,2003,1000000,1e39,10,5,5,50',
+    'Bad Missing,2004,1000000,1e12,,5,5,50',
+  );
+  inputCsv = path.join(dir, 'input.csv');
+  await fs.writeFile(inputCsv, lines.join('\n') + '\n');
+}
+
+async function query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+  return withDuckDB(async (conn) => (await (await conn.runAndReadAll(sql)).getRowObjectsJS()) as T[]);
+}
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlops-score-test-'));
+  registry = path.join(dir, 'registry');
+  await fs.mkdir(registry);
+  await runTrain({ data: 'synthetic', registry, alias: 'champion', params: { nEstimators: 40 } });
+  await writeInput();
+  const counted = await query<{ n: bigint }>(
+    `SELECT count(*) AS n FROM read_csv(${sqlString(inputCsv)}, header = true, all_varchar = true) WHERE ${FEATURES.map((f) => `"${f}" IS NOT NULL`).join(' AND ')}`,
+  );
+  goodRows = Number(counted[0]!.n) - 3; // three of the bad rows have all six cells filled
+});
+
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('mlops score (local)', () => {
+  it('scores every good row, matches onnxruntime row by row, and writes rejects with reasons', async () => {
+    const out = path.join(dir, 'out-a');
+    const result = await runScore({ registry, input: inputCsv, output: out, date: '2025-03-01', maxRejectShare: 0.5 });
+    expect(result.scored).toBe(goodRows);
+    expect(result.rows).toBe(result.scored + result.rejects);
+    expect(result.rejects).toBeGreaterThanOrEqual(BAD_ROWS);
+    expect(result.model_version).toBe(1);
+    expect(result.reject_reasons["not a number in column 'population'"]).toBe(1);
+    expect(result.reject_reasons["non-finite value in column 'gdp'"]).toBe(1);
+    expect(result.reject_reasons["out of float32 range in column 'gdp'"]).toBe(1);
+    expect(result.reject_reasons["missing value in column 'primary_energy_consumption'"]).toBeGreaterThanOrEqual(1);
+    expect(result.outputs.scored).toBe(`${out}/date=2025-03-01/part-0.parquet`);
+    expect(result.kept_columns).toEqual(['country']);
+
+    const scored = await query<Record<string, number | string>>(`SELECT * FROM read_parquet(${sqlString(result.outputs.scored)}, hive_partitioning = false)`);
+    expect(scored).toHaveLength(goodRows);
+    expect(Object.keys(scored[0]!)).toEqual(['country', ...FEATURES, 'prediction', 'model_version', 'model_alias', 'scored_at', 'run_id']);
+    expect(new Set(scored.map((r) => r.run_id))).toEqual(new Set([result.run_id]));
+    expect(scored.every((r) => r.model_version === 1 && r.model_alias === 'champion')).toBe(true);
+
+    // Predictions belong to their own rows (order and batching preserved): recompute them directly.
+    const reg = ModelRegistry.open(registry);
+    const model = await OnnxModel.load(await reg.getModelBytes(MODEL_NAME, 1));
+    const expected = await model.predict(scored.map((r) => FEATURES.map((f) => Number(r[f]))));
+    await model.release();
+    // onnxruntime may sum the trees in a different order for other batch shapes and thread counts: float32 rounding only.
+    scored.forEach((r, i) => expect(Math.abs((r.prediction as number) - expected[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(expected[i]!))));
+    referencePredictions = scored.map((r) => r.prediction as number);
+
+    const rejects = await query<Record<string, string | number | null>>(
+      `SELECT country, reason, raw_value FROM read_parquet(${sqlString(result.outputs.rejects)}) WHERE country LIKE 'Bad %' ORDER BY country`,
+    );
+    expect(rejects).toEqual([
+      { country: 'Bad Inf', reason: "non-finite value in column 'gdp'", raw_value: 'inf' },
+      { country: 'Bad Missing', reason: "missing value in column 'primary_energy_consumption'", raw_value: null },
+      { country: 'Bad Range', reason: "out of float32 range in column 'gdp'", raw_value: '1e39' },
+      { country: 'Bad Text', reason: "not a number in column 'population'", raw_value: 'lots' },
+    ]);
+  });
+
+  it('is idempotent: re-running a date replaces the partition (same rows, no duplicates, no temp files)', async () => {
+    const out = path.join(dir, 'out-b');
+    const first = await runScore({ registry, input: inputCsv, output: out, date: '2025-03-02', maxRejectShare: 0.5 });
+    const second = await runScore({ registry, input: inputCsv, output: out, date: '2025-03-02', maxRejectShare: 0.5, batchSize: 1000 });
+    expect(second.run_id).not.toBe(first.run_id);
+    const rows = await query<{ n: bigint; runs: bigint; run_id: string; keys: bigint }>(
+      `SELECT count(*) AS n, count(DISTINCT run_id) AS runs, any_value(run_id) AS run_id, count(DISTINCT (country, "year")) AS keys
+       FROM read_parquet(${sqlString(`${out}/date=*/*.parquet`)}, hive_partitioning = true)`,
+    );
+    expect(Number(rows[0]!.n)).toBe(goodRows);
+    expect(Number(rows[0]!.keys)).toBe(goodRows);
+    expect(Number(rows[0]!.runs)).toBe(1);
+    expect(rows[0]!.run_id).toBe(second.run_id);
+    const rejects = await query<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(second.outputs.rejects)})`);
+    expect(Number(rejects[0]!.n)).toBe(second.rejects);
+    expect(await fs.readdir(path.join(out, 'date=2025-03-02'))).toEqual(['part-0.parquet']);
+    expect(await fs.readdir(path.join(out, 'rejects', 'date=2025-03-02'))).toEqual(['part-0.parquet']);
+
+    // Batches of 1,000 rows straddle DuckDB's 2,048-row chunks: the predictions are still the same, in order.
+    const again = await query<{ p: number }>(`SELECT prediction AS p FROM read_parquet(${sqlString(second.outputs.scored)})`);
+    expect(again).toHaveLength(referencePredictions.length);
+    again.forEach((r, i) => expect(Math.abs(r.p - referencePredictions[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(r.p))));
+  });
+
+  it('fails by policy (PolicyFailure, exit code 3) when the reject share is over the limit, after writing the outputs', async () => {
+    const out = path.join(dir, 'out-c');
+    const err = await runScore({ registry, input: inputCsv, output: out, date: '2025-03-03', maxRejectShare: 0.0001 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PolicyFailure);
+    const result = (err as PolicyFailure).result as { rejects: number; reject_share: number };
+    expect(result.reject_share).toBeGreaterThan(0.0001);
+    await expect(fs.stat(path.join(out, 'date=2025-03-03', 'part-0.parquet'))).resolves.toBeTruthy();
+  });
+
+  it('reads Parquet input with numeric columns and carries chosen columns', async () => {
+    const parquet = path.join(dir, 'input.parquet');
+    await withDuckDB(async (conn) => {
+      await conn.run(
+        `COPY (SELECT country, ${FEATURES.map((f) => `TRY_CAST("${f}" AS DOUBLE) AS "${f}"`).join(', ')} FROM read_csv(${sqlString(inputCsv)}, header = true, all_varchar = true)) TO ${sqlString(parquet)} (FORMAT parquet)`,
+      );
+    });
+    const result = await runScore({ registry, input: parquet, output: path.join(dir, 'out-d'), date: '2025-03-04', maxRejectShare: 0.5, keep: ['country', 'nope'] });
+    // "lots" became NULL in the Parquet file (missing), 'inf' and 1e39 stay non-finite / out of range.
+    expect(result.scored).toBe(goodRows);
+    expect(result.reject_reasons["missing value in column 'population'"]).toBeGreaterThanOrEqual(1);
+    expect(result.kept_columns).toEqual(['country']);
+  });
+
+  it('gives UserErrors for a missing input, a missing column, a bad date and an unknown alias', async () => {
+    const out = path.join(dir, 'out-e');
+    await expect(runScore({ registry, input: path.join(dir, 'nope.csv'), output: out })).rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/input not found/) });
+    const partial = path.join(dir, 'partial.csv');
+    await fs.writeFile(partial, 'year,population\n2000,1\n');
+    await expect(runScore({ registry, input: partial, output: out })).rejects.toThrow(/missing required columns 'gdp'/);
+    await expect(runScore({ registry, input: inputCsv, output: out, date: '2025-02-30' })).rejects.toThrow(/calendar date/);
+    await expect(runScore({ registry, input: inputCsv, output: out, alias: 'challenger' })).rejects.toThrow(/no alias 'challenger'/);
+    await expect(runScore({ registry, input: path.join(dir, 'x.json'), output: out })).rejects.toThrow(/cannot tell the format/);
+  });
+});
+
+describe('mlops score (Azurite)', () => {
+  let container: TestContainer;
+  beforeAll(async () => {
+    container = await createTestContainer();
+  });
+  afterAll(async () => {
+    await container?.dispose();
+  });
+
+  it('stages a blob input, uploads each partition as one blob and replaces it on re-run', async () => {
+    const service = BlobServiceClient.fromConnectionString(container.connectionString);
+    const blobs = service.getContainerClient(container.name);
+    await blobs.getBlockBlobClient('inputs/day.csv').uploadData(await fs.readFile(inputCsv));
+    const output = `${container.uri}/scoring`;
+    const first = await runScore({ registry, input: `${container.uri}/inputs/day.csv`, output, date: '2025-03-05', maxRejectShare: 0.5 });
+    const second = await runScore({ registry, input: `${container.uri}/inputs/day.csv`, output, date: '2025-03-05', maxRejectShare: 0.5 });
+    expect(second.scored).toBe(first.scored);
+    expect(second.outputs.scored).toBe(`${output}/date=2025-03-05/part-0.parquet`);
+
+    const names: string[] = [];
+    for await (const blob of blobs.listBlobsFlat({ prefix: 'scoring/' })) names.push(blob.name);
+    expect(names.sort()).toEqual(['scoring/date=2025-03-05/part-0.parquet', 'scoring/rejects/date=2025-03-05/part-0.parquet']);
+
+    const local = path.join(dir, 'from-blob.parquet');
+    await blobs.getBlockBlobClient('scoring/date=2025-03-05/part-0.parquet').downloadToFile(local);
+    const rows = await query<{ n: bigint; runs: bigint; run_id: string }>(
+      `SELECT count(*) AS n, count(DISTINCT run_id) AS runs, any_value(run_id) AS run_id FROM read_parquet(${sqlString(local)})`,
+    );
+    expect(Number(rows[0]!.n)).toBe(goodRows);
+    expect(Number(rows[0]!.runs)).toBe(1);
+    expect(rows[0]!.run_id).toBe(second.run_id);
+  });
+});

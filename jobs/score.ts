@@ -1,0 +1,522 @@
+/**
+ * Batch scoring: `mlops score` reads a CSV or Parquet table, scores every row with a registered model version and
+ * writes one Parquet file per run date, plus the rows that could not be scored (with the reason) beside it.
+ *
+ * Memory stays bounded on inputs larger than RAM: DuckDB streams the input (2,048-row vectors) under a
+ * `memory_limit`, rows are scored with onnxruntime in batches of `batchSize`, and the scored rows go back into a
+ * disk-backed DuckDB database in a scratch directory (`temp_directory` for spills too) from which the Parquet files
+ * are written. JavaScript only ever holds one batch.
+ *
+ * Idempotent per date: each output file is written to a temporary name and renamed over `part-0.parquet`
+ * (local), or uploaded as one blob put (Azure: a block blob becomes visible only when committed). A re-run of a date
+ * therefore replaces the partition atomically — no duplicates, never a half-written file. Rejects are published
+ * before the scored rows, so a visible new scored file means the run finished.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { DuckDBConnection, DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
+import { sqlString } from '../core/duckdb';
+import { NotFoundError, UserError } from '../core/errors';
+import { readOnnxMetadata } from '../core/model/onnx';
+import { OnnxModel } from '../core/model/runtime';
+import { ModelRegistry } from '../core/registry';
+import { FEATURES, FLOAT32_MAX, MODEL_NAME, N_FEATURES } from '../core/schema';
+import { isRemoteUri, openStorage, type Storage } from '../core/storage/index';
+import { localPathOf } from '../core/storage/local';
+import { openStorageForObject } from '../core/storage/objectUri';
+import { PolicyFailure } from './cliSupport';
+
+export const DEFAULT_BATCH_SIZE = 65_536;
+export const DEFAULT_MAX_REJECT_SHARE = 0.05;
+export const DEFAULT_MEMORY_LIMIT = '1GB';
+/** Identifier columns carried into the outputs when the input has them (OWID names). */
+export const DEFAULT_KEEP_COLUMNS = ['country', 'iso_code'];
+const PART_FILE = 'part-0.parquet';
+/** Cells read as missing, as the training loader does. */
+const MISSING_TOKENS = ['', 'NA', 'N/A', 'NaN', 'nan', 'null', 'NULL'];
+const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL.*)$/;
+
+export type InputFormat = 'csv' | 'parquet';
+
+/** Anything that scores a row-major N × 6 float32 matrix (OnnxModel does). */
+export interface Predictor {
+  predict(rows: Float32Array): Promise<Float32Array>;
+}
+
+export interface ScoreFileOptions {
+  predictor: Predictor;
+  /** Local file path (or a local glob) of the input. */
+  inputFile: string;
+  format: InputFormat;
+  /** Local destinations: written as given (callers pass temporary names and rename). */
+  scoredFile: string;
+  rejectsFile: string;
+  /** Scratch directory for the DuckDB database and its spill files. */
+  workDir: string;
+  meta: { modelVersion: number; modelAlias: string; scoredAt: string; runId: string };
+  batchSize?: number;
+  memoryLimit?: string;
+  threads?: number;
+  /** Columns to carry into both outputs; missing ones are ignored. Default DEFAULT_KEEP_COLUMNS. */
+  keep?: string[];
+}
+
+export interface ScoreFileResult {
+  rows: number;
+  scored: number;
+  rejects: number;
+  /** Reject counts by reason (the reason names the column). */
+  rejectReasons: Record<string, number>;
+  keptColumns: string[];
+  timings: { setup_ms: number; read_score_ms: number; write_ms: number };
+}
+
+export function formatOf(uri: string): InputFormat {
+  const lower = uri.toLowerCase().replace(/[?#].*$/, '');
+  if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return 'parquet';
+  if (/\.(csv|tsv|txt)(\.gz|\.zst)?$/.test(lower)) return 'csv';
+  throw new UserError(`cannot tell the format of ${uri}: expected a .csv (optionally .gz) or .parquet file`);
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function sourceSql(file: string, format: InputFormat): string {
+  // CSV cells are read as text so that one bad cell becomes a reject instead of failing the type detection.
+  return format === 'csv'
+    ? `read_csv(${sqlString(file)}, header = true, all_varchar = true)`
+    : `read_parquet(${sqlString(file)})`;
+}
+
+/** SQL that parses the six features, picks the first problem of each row and keeps the offending raw text. */
+function parseSql(source: string, types: Map<string, string>, keep: string[]): string {
+  const inner: string[] = keep.map((c) => quoteIdent(c));
+  const bad: string[] = [];
+  const reasons: string[] = [];
+  FEATURES.forEach((feature, j) => {
+    const col = quoteIdent(feature);
+    const type = types.get(feature)!;
+    if (type === 'VARCHAR') {
+      inner.push(`(${col} IS NULL OR trim(${col}) IN (${MISSING_TOKENS.map(sqlString).join(', ')})) AS m${j}`);
+      inner.push(`TRY_CAST(trim(${col}) AS DOUBLE) AS v${j}`);
+    } else {
+      inner.push(`(${col} IS NULL OR isnan(CAST(${col} AS DOUBLE))) AS m${j}`);
+      inner.push(`CAST(${col} AS DOUBLE) AS v${j}`);
+    }
+    inner.push(`${col} AS o${j}`);
+    bad.push(`(m${j} OR v${j} IS NULL OR NOT isfinite(v${j}) OR abs(v${j}) > ${FLOAT32_MAX})`);
+    const name = feature.replace(/'/g, "''");
+    reasons.push(
+      `WHEN m${j} THEN 'missing value in column ''${name}'''`,
+      `WHEN v${j} IS NULL THEN 'not a number in column ''${name}'''`,
+      `WHEN NOT isfinite(v${j}) THEN 'non-finite value in column ''${name}'''`,
+      `WHEN abs(v${j}) > ${FLOAT32_MAX} THEN 'out of float32 range in column ''${name}'''`,
+    );
+  });
+  const outer = [
+    ...keep.map((c) => quoteIdent(c)),
+    ...FEATURES.map((f, j) => `v${j} AS ${quoteIdent(f)}`),
+    `CASE ${reasons.join(' ')} ELSE NULL END AS reason`,
+    `CASE ${bad.map((b, j) => `WHEN ${b} THEN CAST(o${j} AS VARCHAR)`).join(' ')} ELSE NULL END AS raw_value`,
+  ];
+  return `SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${source})`;
+}
+
+async function describe(conn: DuckDBConnection, source: string, inputFile: string): Promise<Map<string, string>> {
+  try {
+    const rows = await (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRowObjectsJS();
+    return new Map(rows.map((r) => [String(r['column_name']), String(r['column_type'])]));
+  } catch (err) {
+    const first = (err as Error).message.split('\n')[0] ?? '';
+    if (/No files found|No such file|does not exist/i.test(first)) throw new UserError(`input not found: ${inputFile}`);
+    throw new UserError(`cannot read input ${inputFile}: ${first}`);
+  }
+}
+
+/**
+ * Scores a local file into two local Parquet files (the engine behind `runScore`; also used by the benchmark).
+ */
+export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileResult> {
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`batch size must be a positive integer, got ${batchSize}`);
+  const tSetup = performance.now();
+  const { DuckDBInstance, DuckDBDataChunk: Chunk } = await import('@duckdb/node-api');
+  const dbFile = path.join(options.workDir, 'score.duckdb');
+  const config: Record<string, string> = {
+    memory_limit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
+    temp_directory: path.join(options.workDir, 'spill'),
+    preserve_insertion_order: 'true',
+  };
+  if (options.threads !== undefined) config.threads = String(options.threads);
+  let instance;
+  try {
+    instance = await DuckDBInstance.create(dbFile, config);
+  } catch (err) {
+    throw new UserError(`cannot start DuckDB: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const reader = await instance.connect();
+  const writer = await instance.connect();
+  try {
+    const source = sourceSql(options.inputFile, options.format);
+    const types = await describe(reader, source, options.inputFile);
+    const missing = FEATURES.filter((f) => !types.has(f));
+    if (missing.length > 0) {
+      throw new UserError(
+        `${options.inputFile}: missing required column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')} ` +
+          `(the model needs ${FEATURES.join(', ')})`,
+      );
+    }
+    for (const f of FEATURES) {
+      const t = types.get(f)!;
+      if (t !== 'VARCHAR' && !NUMERIC_TYPE.test(t)) throw new UserError(`${options.inputFile}: column '${f}' has type ${t}; a number is required`);
+    }
+    const reserved = new Set<string>([...FEATURES, 'prediction', 'model_version', 'model_alias', 'scored_at', 'run_id', 'reason', 'raw_value']);
+    const keep = (options.keep ?? DEFAULT_KEEP_COLUMNS).filter((c) => types.has(c) && !reserved.has(c));
+    const parsed = parseSql(source, types, keep);
+
+    const keepSel = keep.map(quoteIdent);
+    const featureSel = FEATURES.map((f) => quoteIdent(f));
+    await writer.run(`CREATE TABLE scored AS SELECT ${[...keepSel, ...featureSel].join(', ')}, CAST(NULL AS DOUBLE) AS prediction FROM (${parsed}) LIMIT 0`);
+    await writer.run(`CREATE TABLE rejects AS SELECT ${[...keepSel, ...featureSel].join(', ')}, reason, raw_value FROM (${parsed}) LIMIT 0`);
+    const scoredAppender = await writer.createAppender('scored');
+    const rejectsAppender = await writer.createAppender('rejects');
+
+    const t0 = performance.now();
+    const stream = await reader.stream(parsed);
+    const streamTypes: DuckDBType[] = stream.columnTypes();
+    const k = keep.length;
+    const reasonCol = k + N_FEATURES;
+    const scoredTypes = [...streamTypes.slice(0, k + N_FEATURES), streamTypes[k]!];
+    const rejectTypes = streamTypes;
+    const rejectReasons = new Map<string, number>();
+
+    const batch = new Float32Array(batchSize * N_FEATURES);
+    let pending: { chunk: DuckDBDataChunk; valid: Uint16Array; count: number }[] = [];
+    let inBatch = 0;
+    let scored = 0;
+    let rejects = 0;
+
+    const flush = async (): Promise<void> => {
+      if (inBatch === 0) return;
+      const predictions = await options.predictor.predict(batch.subarray(0, inBatch * N_FEATURES));
+      if (predictions.length !== inBatch) throw new Error(`the model returned ${predictions.length} predictions for ${inBatch} rows`);
+      let p = 0;
+      for (const { chunk, valid, count } of pending) {
+        const out = Chunk.create(scoredTypes, count);
+        for (let c = 0; c < k + N_FEATURES; c++) {
+          const from = chunk.getColumnVector(c);
+          const to = out.getColumnVector(c);
+          for (let r = 0; r < count; r++) to.setItem(r, from.getItem(valid[r]!) as never);
+          to.flush();
+        }
+        const target = out.getColumnVector(k + N_FEATURES);
+        for (let r = 0; r < count; r++) target.setItem(r, predictions[p++]! as never);
+        target.flush();
+        scoredAppender.appendDataChunk(out);
+      }
+      scored += inBatch;
+      inBatch = 0;
+      pending = [];
+    };
+
+    for (;;) {
+      const chunk = await stream.fetchChunk();
+      if (chunk === null || chunk.rowCount === 0) break;
+      const n = chunk.rowCount;
+      const reasons = chunk.getColumnVector(reasonCol);
+      const features = FEATURES.map((_, j) => chunk.getColumnVector(k + j));
+      const rejected: number[] = [];
+      let start = 0;
+      while (start < n) {
+        // A chunk may straddle the batch boundary: take what fits, score, continue with the rest.
+        const valid = new Uint16Array(n - start);
+        let count = 0;
+        let r = start;
+        for (; r < n && inBatch < batchSize; r++) {
+          const reason = reasons.getItem(r) as string | null;
+          if (reason !== null) {
+            rejected.push(r);
+            continue;
+          }
+          const base = inBatch * N_FEATURES;
+          for (let j = 0; j < N_FEATURES; j++) batch[base + j] = features[j]!.getItem(r) as number;
+          valid[count++] = r;
+          inBatch++;
+        }
+        if (count > 0) pending.push({ chunk, valid, count });
+        start = r;
+        if (inBatch >= batchSize) await flush();
+      }
+      if (rejected.length > 0) {
+        const out = Chunk.create(rejectTypes, rejected.length);
+        for (let c = 0; c < rejectTypes.length; c++) {
+          const from = chunk.getColumnVector(c);
+          const to = out.getColumnVector(c);
+          rejected.forEach((row, i) => to.setItem(i, from.getItem(row) as never));
+          to.flush();
+        }
+        rejectsAppender.appendDataChunk(out);
+        for (const row of rejected) {
+          const reason = reasons.getItem(row) as string;
+          rejectReasons.set(reason, (rejectReasons.get(reason) ?? 0) + 1);
+        }
+        rejects += rejected.length;
+      }
+    }
+    await flush();
+    scoredAppender.flushSync();
+    scoredAppender.closeSync();
+    rejectsAppender.flushSync();
+    rejectsAppender.closeSync();
+    const t1 = performance.now();
+
+    const { modelVersion, modelAlias, scoredAt, runId } = options.meta;
+    if (!Number.isSafeInteger(modelVersion)) throw new Error(`model version must be an integer, got ${modelVersion}`);
+    const metaSql = `CAST(${modelVersion} AS INTEGER) AS model_version, ${sqlString(modelAlias)} AS model_alias, CAST(${sqlString(scoredAt)} AS TIMESTAMPTZ) AS scored_at, ${sqlString(runId)} AS run_id`;
+    const parquet = `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`;
+    await writer.run(`COPY (SELECT *, ${metaSql} FROM scored) TO ${sqlString(options.scoredFile)} ${parquet}`);
+    await writer.run(`COPY (SELECT *, ${metaSql} FROM rejects) TO ${sqlString(options.rejectsFile)} ${parquet}`);
+    const t2 = performance.now();
+
+    return {
+      rows: scored + rejects,
+      scored,
+      rejects,
+      rejectReasons: Object.fromEntries([...rejectReasons.entries()].sort((a, b) => b[1] - a[1])),
+      keptColumns: keep,
+      timings: { setup_ms: t0 - tSetup, read_score_ms: t1 - t0, write_ms: t2 - t1 },
+    };
+  } finally {
+    writer.closeSync();
+    reader.closeSync();
+    instance.closeSync();
+  }
+}
+
+export interface ScoreOptions {
+  registry: string;
+  model?: string;
+  /** Alias (default `champion`), `latest` or a version number. */
+  alias?: string;
+  input: string;
+  output: string;
+  /** Run date `YYYY-MM-DD` (UTC); default today. Names the output partition. */
+  date?: string;
+  maxRejectShare?: number;
+  batchSize?: number;
+  memoryLimit?: string;
+  threads?: number;
+  /** Parent of the scratch directory; default the OS temp dir (`TMPDIR`). */
+  tempDir?: string;
+  keep?: string[];
+  runId?: string;
+}
+
+export interface ScoreResult {
+  command: 'score';
+  model: string;
+  model_version: number;
+  model_alias: string;
+  run_id: string;
+  date: string;
+  input: string;
+  rows: number;
+  scored: number;
+  rejects: number;
+  reject_share: number;
+  max_reject_share: number;
+  reject_reasons: Record<string, number>;
+  kept_columns: string[];
+  duration_ms: number;
+  rows_per_s: number;
+  outputs: { scored: string; rejects: string };
+  timings: Record<string, number>;
+}
+
+function checkDate(date: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  const parsed = match ? new Date(`${date}T00:00:00Z`) : null;
+  if (!parsed || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date) {
+    throw new UserError(`--date must be a calendar date YYYY-MM-DD, got '${date}'`);
+  }
+  return date;
+}
+
+/** Optional streaming methods a Storage may offer; used when present so that big files never sit in memory. */
+interface FileTransfers {
+  getToFile?(key: string, file: string): Promise<void>;
+  putFile?(key: string, file: string, options?: { contentType?: string }): Promise<{ etag: string }>;
+}
+
+async function stageInput(uri: string, workDir: string): Promise<string> {
+  if (!isRemoteUri(uri)) {
+    const file = localPathOf(uri);
+    if (!/[*?[]/.test(file)) {
+      const stat = await fs.stat(file).catch(() => null);
+      if (!stat) throw new UserError(`input not found: ${uri}`);
+      if (!stat.isFile()) throw new UserError(`input is not a file: ${uri}`);
+    }
+    return file;
+  }
+  const { storage, key } = openStorageForObject(uri);
+  const name = key.split('/').pop() ?? 'input';
+  const file = path.join(workDir, `input-${name}`);
+  const transfers = storage as Storage & FileTransfers;
+  try {
+    if (transfers.getToFile) await transfers.getToFile(key, file);
+    else await fs.writeFile(file, await storage.get(key));
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new UserError(`input not found: ${uri}`);
+    throw err;
+  }
+  return file;
+}
+
+async function publishLocal(temp: string, final: string): Promise<void> {
+  const handle = await fs.open(temp, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(temp, final);
+}
+
+/** Resolves the model, scores `input` and publishes `<output>/date=<date>/part-0.parquet` and its rejects. */
+export async function runScore(options: ScoreOptions): Promise<ScoreResult> {
+  const started = performance.now();
+  const modelName = options.model ?? MODEL_NAME;
+  const alias = options.alias ?? 'champion';
+  const date = checkDate(options.date ?? new Date().toISOString().slice(0, 10));
+  const maxRejectShare = options.maxRejectShare ?? DEFAULT_MAX_REJECT_SHARE;
+  const format = formatOf(options.input);
+  const scoredAt = new Date().toISOString();
+  const runId = options.runId ?? `score-${date}-${randomUUID()}`;
+  const timings: Record<string, number> = {};
+
+  let t = performance.now();
+  const registry = ModelRegistry.open(options.registry);
+  await registry.check();
+  const version = await registry.resolve(modelName, alias);
+  const bytes = await registry.getModelBytes(modelName, version);
+  const declared = readOnnxMetadata(bytes).feature_names;
+  if (declared !== undefined && declared !== FEATURES.join(',')) {
+    throw new UserError(`model '${modelName}' version ${version} expects features [${declared}], not the schema's [${FEATURES.join(', ')}]`);
+  }
+  const model = await OnnxModel.load(bytes, { intraOpNumThreads: options.threads ?? Math.max(1, Math.min(4, os.availableParallelism())) });
+  timings.load_model_ms = performance.now() - t;
+
+  const remoteOutput = isRemoteUri(options.output);
+  const workDir = await fs.mkdtemp(path.join(options.tempDir ?? os.tmpdir(), 'mlops-score-'));
+  const scoredKey = `date=${date}/${PART_FILE}`;
+  const rejectsKey = `rejects/date=${date}/${PART_FILE}`;
+  const outputRoot = options.output.replace(/\/+$/, '');
+  try {
+    t = performance.now();
+    const inputFile = await stageInput(options.input, workDir);
+    timings.stage_input_ms = performance.now() - t;
+
+    let scoredFile: string;
+    let rejectsFile: string;
+    let finals: { scored: string; rejects: string } | null = null;
+    if (remoteOutput) {
+      scoredFile = path.join(workDir, 'scored.parquet');
+      rejectsFile = path.join(workDir, 'rejects.parquet');
+    } else {
+      const root = localPathOf(options.output);
+      const scoredDir = path.join(root, `date=${date}`);
+      const rejectsDir = path.join(root, 'rejects', `date=${date}`);
+      await fs.mkdir(scoredDir, { recursive: true });
+      await fs.mkdir(rejectsDir, { recursive: true });
+      // Temporary names start with `.~` (invisible to Storage.list and to `*.parquet` globs) in the final directory,
+      // so the rename is atomic.
+      const suffix = randomBytes(6).toString('hex');
+      scoredFile = path.join(scoredDir, `.~tmp.${PART_FILE}.${suffix}`);
+      rejectsFile = path.join(rejectsDir, `.~tmp.${PART_FILE}.${suffix}`);
+      finals = { scored: path.join(scoredDir, PART_FILE), rejects: path.join(rejectsDir, PART_FILE) };
+    }
+
+    let engine: ScoreFileResult;
+    try {
+      engine = await scoreFile({
+        predictor: model,
+        inputFile,
+        format,
+        scoredFile,
+        rejectsFile,
+        workDir,
+        meta: { modelVersion: version, modelAlias: alias, scoredAt, runId },
+        ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+        ...(options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {}),
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
+        ...(options.keep !== undefined ? { keep: options.keep } : {}),
+      });
+    } catch (err) {
+      if (finals) await Promise.all([fs.rm(scoredFile, { force: true }), fs.rm(rejectsFile, { force: true })]);
+      throw err;
+    } finally {
+      await model.release();
+    }
+    Object.assign(timings, engine.timings);
+
+    t = performance.now();
+    if (finals) {
+      await publishLocal(rejectsFile, finals.rejects);
+      await publishLocal(scoredFile, finals.scored);
+    } else {
+      const storage = openStorage(options.output) as Storage & FileTransfers;
+      const upload = async (key: string, file: string): Promise<void> => {
+        if (storage.putFile) await storage.putFile(key, file, { contentType: 'application/vnd.apache.parquet' });
+        else await storage.put(key, await fs.readFile(file), { contentType: 'application/vnd.apache.parquet' });
+      };
+      await upload(rejectsKey, rejectsFile);
+      await upload(scoredKey, scoredFile);
+    }
+    timings.publish_ms = performance.now() - t;
+
+    const duration = performance.now() - started;
+    const rejectShare = engine.rows === 0 ? 0 : engine.rejects / engine.rows;
+    const result: ScoreResult = {
+      command: 'score',
+      model: modelName,
+      model_version: version,
+      model_alias: alias,
+      run_id: runId,
+      date,
+      input: options.input,
+      rows: engine.rows,
+      scored: engine.scored,
+      rejects: engine.rejects,
+      reject_share: rejectShare,
+      max_reject_share: maxRejectShare,
+      reject_reasons: engine.rejectReasons,
+      kept_columns: engine.keptColumns,
+      duration_ms: Math.round(duration),
+      rows_per_s: duration > 0 ? Math.round(engine.rows / (duration / 1000)) : 0,
+      outputs: { scored: `${outputRoot}/${scoredKey}`, rejects: `${outputRoot}/${rejectsKey}` },
+      timings: Object.fromEntries(Object.entries(timings).map(([key, v]) => [key, Math.round(v)])),
+    };
+    if (rejectShare > maxRejectShare) {
+      throw new PolicyFailure(
+        `${engine.rejects} of ${engine.rows} rows rejected (share ${rejectShare.toFixed(4)} > --max-reject-share ${maxRejectShare}); outputs were written`,
+        result,
+      );
+    }
+    return result;
+  } finally {
+    await fs.rm(workDir, { recursive: true, force: true });
+  }
+}
+
+export function describeScoreResult(r: ScoreResult): string[] {
+  const lines = [
+    `scored ${r.scored} of ${r.rows} rows with ${r.model} version ${r.model_version} ('${r.model_alias}') for ${r.date} in ${r.duration_ms} ms (${r.rows_per_s} rows/s)`,
+    `rejects: ${r.rejects} (share ${r.reject_share.toFixed(4)}, limit ${r.max_reject_share})`,
+  ];
+  for (const [reason, n] of Object.entries(r.reject_reasons).slice(0, 10)) lines.push(`  ${n}  ${reason}`);
+  lines.push(`output: ${r.outputs.scored}`, `rejects: ${r.outputs.rejects}`, `run id: ${r.run_id}`);
+  return lines;
+}
