@@ -79,7 +79,7 @@ function formatOf(uri: string): 'csv' | 'parquet' {
 export async function readSourceBytes(uri: string): Promise<Buffer> {
   if (/^https?:\/\//i.test(uri)) {
     // Storage backends load the Azure SDK; import them only when a remote URI is used.
-    const { openStorageForObject } = await import('./storage/objectUri');
+    const { openStorageForObject } = await import('./storage/objectUri.js');
     const { storage, key } = openStorageForObject(uri);
     try {
       return await storage.get(key);
@@ -213,7 +213,7 @@ function parseCsv(uri: string, bytes: Buffer): ParsedColumns {
 const NUMERIC_DUCKDB_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL.*)$/;
 
 async function parseParquet(uri: string, bytes: Buffer): Promise<ParsedColumns> {
-  const { withDuckDB } = await import('./duckdb');
+  const { withDuckDB } = await import('./duckdb.js');
   // DuckDB reads a local file; remote objects are staged in a private temp dir first.
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlops-parquet-'));
   const file = path.join(dir, 'input.parquet');
