@@ -69,7 +69,7 @@ const timeZone = z.string({ error: (issue) => `expected a string, got ${show(iss
 const principal = z.strictObject({ clientId: guid, objectId: guid });
 
 const routes = z
-  .record(alias, int(0, 100), { error: (issue) => `expected a map of alias → integer weight, got ${show(issue.input)}` })
+  .record(alias, int(0, 100))
   .check((ctx) => {
     const entries = Object.entries(ctx.value);
     const listed = entries.map(([name, weight]) => `${name}=${weight}`).join(', ');
@@ -269,6 +269,12 @@ function describe(issue: z.core.$ZodIssue, raw: unknown): string {
   }
   if (value === undefined && issue.code === 'invalid_type') {
     return `${key}: required, got nothing`;
+  }
+  if (issue.code === 'invalid_type' && issue.expected === 'record') {
+    return `${key}: expected a map, got ${show(value)}`;
+  }
+  if (issue.code === 'invalid_key') {
+    return issue.issues.map((inner) => `${key}: ${inner.message}`).join('\n');
   }
   return `${key}: ${issue.message}`;
 }

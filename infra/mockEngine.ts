@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { parse as parseYaml } from 'yaml';
-import { PROJECT, SECRET_KEYS } from './config';
+import { parseSettings, PROJECT, SECRET_KEYS, type MlopsConfig } from './config';
 import { PROJECT_ROOT } from './images';
+import { deployStack } from './stack';
 
 export const MOCK_SUBSCRIPTION_ID = '11111111-2222-4333-8444-555555555555';
 export const MOCK_TENANT_ID = '99999999-8888-4777-8666-555555555555';
@@ -109,6 +110,8 @@ function armId(inputs: State, provider: string, kind: string, name: string): str
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
+  /** Provider-side state handed back for each resource, in registration order. */
+  readonly states: { readonly type: string; readonly name: string; readonly state: State }[] = [];
   readonly calls: RecordedCall[] = [];
   private readonly databricksHosts = new Map<string, string>();
 
@@ -118,7 +121,9 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     const inputs = args.inputs as State;
     this.resources.push({ type: args.type, name: args.name, inputs, ...(args.provider ? { provider: args.provider } : {}) });
     const { id, state } = this.compute(args.type, args.name, inputs, args.provider);
-    return { id, state: { ...inputs, ...state } };
+    const full = { ...inputs, ...state };
+    this.states.push({ type: args.type, name: args.name, state: full });
+    return { id, state: full };
   }
 
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
@@ -286,12 +291,11 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   }
 }
 
-/** Resolves an Output's value (for tests and the plan; never used by the program itself). */
-export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
-  return new Promise((resolve) => pulumi.output(output).apply((value) => {
-    resolve(value as T);
-    return value;
-  }));
+/** Resolves an Output's value, rejecting when the program fails inside it (tests and the plan only). */
+export function valueOf<T>(input: pulumi.Input<T>): Promise<T> {
+  // `promise()` is the SDK's own (internal) accessor; unlike `apply` it surfaces failures.
+  const output = pulumi.output(input) as unknown as { promise(): Promise<T> };
+  return output.promise();
 }
 
 /** Waits until every resource registration and invoke the program started has been answered. */
@@ -344,4 +348,44 @@ export async function runProgram(stack: string, options: { preview?: boolean; ov
   }
   await settle();
   return { mocks, config, outputs, secretOutputs, exports: program };
+}
+
+/** The raw settings object `loadConfig` would validate, read from a stack file's values. */
+export function rawSettings(config: StackConfig): Record<string, unknown> {
+  const raw: Record<string, unknown> = { location: config.values['azure-native:location'] };
+  for (const [key, value] of Object.entries(config.values)) {
+    if (!key.startsWith(`${PROJECT}:`)) continue;
+    const bare = key.slice(PROJECT.length + 1);
+    if ((SECRET_KEYS as readonly string[]).includes(bare)) continue;
+    raw[bare] = value.startsWith('{') || value.startsWith('[') ? JSON.parse(value) : value;
+  }
+  return raw;
+}
+
+/** Validated config for a stack file, with placeholder secrets, optionally adjusted by `adjust`. */
+export function configForStack(stack: string, adjust: (raw: Record<string, any>) => void = () => undefined): MlopsConfig {
+  const raw = rawSettings(readStackConfig(stack));
+  adjust(raw);
+  const secrets = Object.fromEntries(SECRET_KEYS.map((key) => [key, pulumi.secret(PLACEHOLDER_SECRETS[key])])) as MlopsConfig['secrets'];
+  return { ...parseSettings(raw), stack, secrets };
+}
+
+/** Runs `deployStack` (not index.ts) on fresh mocks; usable many times in one process. */
+export async function runDeployment(cfg: MlopsConfig, aliasVersions?: Readonly<Record<string, number>>): Promise<MockRun> {
+  const mocks = new RecordingMocks(aliasVersions);
+  await pulumi.runtime.setMocks(mocks, PROJECT, cfg.stack, false);
+  pulumi.runtime.setAllConfig({});
+  const stackOutputs = deployStack(cfg) as unknown as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  const secretOutputs: string[] = [];
+  for (const [key, value] of Object.entries(stackOutputs)) {
+    if (pulumi.Output.isInstance(value)) {
+      outputs[key] = await valueOf(value);
+      if (await pulumi.isSecret(value)) secretOutputs.push(key);
+    } else {
+      outputs[key] = value;
+    }
+  }
+  await settle();
+  return { mocks, config: readStackConfig(cfg.stack), outputs, secretOutputs };
 }

@@ -51,10 +51,24 @@ function flattenInto(value: unknown, key: string, into: Record<string, string>, 
   into[key] = encoded;
 }
 
+/** Code-point order, except that runs of digits compare as numbers (env[2] before env[10]). */
+export function naturalCompare(a: string, b: string): number {
+  const left = a.split(/(\d+)/);
+  const right = b.split(/(\d+)/);
+  for (let i = 0; i < Math.min(left.length, right.length); i += 1) {
+    const x = left[i] ?? '';
+    const y = right[i] ?? '';
+    if (x === y) continue;
+    if (i % 2 === 1) return Number(x) - Number(y) || (x < y ? -1 : 1);
+    return x < y ? -1 : 1;
+  }
+  return left.length - right.length;
+}
+
 export function flatten(value: unknown, options: PlanOptions = {}): Record<string, string> {
   const into: Record<string, string> = {};
   flattenInto(value, '', into, options);
-  return Object.fromEntries(Object.entries(into).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(into).sort(([a], [b]) => naturalCompare(a, b)));
 }
 
 const byTypeAndName = (a: { type: string; name: string }, b: { type: string; name: string }) =>
