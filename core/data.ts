@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { UserError } from './errors';
 import { FEATURES, N_FEATURES, TARGET } from './schema';
+import { isRemoteUri, openStorageForObject } from './storage/objectUri';
 
 /**
  * A training/evaluation table in the feature schema. `X` is row-major N × 6 (FEATURES order) in float64;
@@ -77,9 +78,7 @@ function formatOf(uri: string): 'csv' | 'parquet' {
 
 /** Reads a file from a local path or a storage object URI (Azure Blob). */
 export async function readSourceBytes(uri: string): Promise<Buffer> {
-  if (/^https?:\/\//i.test(uri)) {
-    // Storage backends load the Azure SDK; import them only when a remote URI is used.
-    const { openStorageForObject } = await import('./storage/objectUri.js');
+  if (isRemoteUri(uri)) {
     const { storage, key } = openStorageForObject(uri);
     try {
       return await storage.get(key);

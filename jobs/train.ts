@@ -9,6 +9,7 @@ import { exportOnnx } from '../core/model/onnx';
 import { buildReferenceProfile } from '../core/profile';
 import { ModelRegistry } from '../core/registry';
 import { FEATURES, MODEL_NAME, TARGET } from '../core/schema';
+import { openStorageForWriting } from '../core/storage';
 import { randomSplit, timeSplit } from '../core/split';
 import { SYNTHETIC_URI, syntheticTable } from '../core/synthetic';
 
@@ -91,8 +92,7 @@ export async function runTrain(options: TrainOptions): Promise<TrainResult> {
   const seed = options.seed ?? 42;
   const params: Partial<GbdtParams> = { ...DEFAULT_GBDT_PARAMS, ...options.params, seed };
 
-  const registry = ModelRegistry.open(options.registry);
-  await registry.check();
+  const registry = new ModelRegistry(await openStorageForWriting(options.registry));
 
   let t = performance.now();
   const loaded = options.table ?? (options.data === 'synthetic' ? syntheticTable({ seed }) : await loadTable(options.data));

@@ -2,6 +2,7 @@
  * Opens a Storage by URI: local directories (plain paths or `file://`) and Azure Blob / ADLS Gen2 containers.
  * Loading this module does not load the Azure SDK; the blob backend imports it on first use.
  */
+import { mkdir } from 'node:fs/promises';
 import { UserError } from '../errors';
 import { AZURE_URI_FORMS, AzureBlobStorage, parseAzureBlobUri } from './azureBlob';
 import { LocalStorage } from './local';
@@ -30,6 +31,21 @@ export function openStorage(uri: string): Storage {
     throw new UserError(`unsupported storage URI ${uri.replace(/\?.*$/, '?…')}; accepted: ${ACCEPTED_STORAGE_URIS.join(', ')}`);
   }
   return new AzureBlobStorage(uri);
+}
+
+/**
+ * Opens a storage that a writer is about to fill: a local directory is created when missing (a remote container
+ * must already exist — it is declared by the infrastructure), then the storage is checked.
+ */
+export async function openStorageForWriting(uri: string): Promise<Storage> {
+  const storage = openStorage(uri);
+  if (storage instanceof LocalStorage) {
+    await mkdir(storage.root, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      throw new UserError(`cannot create storage directory ${storage.root}: ${err.code ?? err.message}`);
+    });
+  }
+  await storage.check();
+  return storage;
 }
 
 function schemeOf(uri: string): string | null {
