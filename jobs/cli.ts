@@ -4,6 +4,8 @@ import { EXIT } from './cliSupport';
 import { defineTrain } from './commands/train';
 import { defineServe } from './commands/serve';
 import { defineScore } from './commands/score';
+import { defineRetrain } from './commands/retrain';
+import { definePromote } from './commands/promote';
 
 /**
  * The `mlops` command line. Each command lives in `jobs/commands/<name>.ts`, declares its flags there and
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   defineTrain(program);
   defineServe(program);
   defineScore(program);
+  defineRetrain(program);
+  definePromote(program);
   return program;
 }
 
