@@ -130,6 +130,11 @@ export class PredictionLog {
     return this.queue.length + this.inFlightRecords;
   }
 
+  /** Records waiting in the queue (not yet taken by the writer or the spill). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /** True while writes fail and records go to the local spill directory. */
   get degraded(): boolean {
     return this.storageDown;
