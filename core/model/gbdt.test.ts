@@ -7,6 +7,7 @@ import { FEATURES } from '../schema';
 import { randomSplit } from '../split';
 import { HAS_OWID, OWID_CSV, OWID_SKIP_MESSAGE } from '../../test/support/paths';
 import {
+  DEFAULT_EARLY_STOPPING,
   DEFAULT_GBDT_PARAMS,
   parseModel,
   predict,
@@ -142,6 +143,18 @@ describe('trainGbdt: early stopping', () => {
     const lossAt = (k: number) => mse(valid.y, predict({ ...full, trees: full.trees.slice(0, k), nTrees: k }, valid.X));
     const bestLoss = lossAt(best);
     for (let k = Math.max(1, best - 5); k <= best + 10; k++) expect(bestLoss).toBeLessThanOrEqual(lossAt(k) + 1e-4);
+  });
+
+  it('an explicit validation set alone turns early stopping on with the defaults, recorded in params', () => {
+    const gen = (x: number[], rng: ReturnType<typeof createRng>) => (x[0] as number) + rng.normal();
+    const model = trainGbdt(synthetic(300, 3, 17, gen).X, synthetic(300, 3, 17, gen).y, { nEstimators: 300 }, {
+      featureNames: names3,
+      validation: synthetic(200, 3, 18, gen),
+    });
+    expect(model.params.earlyStopping).toEqual(DEFAULT_EARLY_STOPPING);
+    expect(model.bestIteration).toBe(model.nTrees);
+    expect(model.nTrees).toBeLessThan(300);
+    expect(trainGbdt([[1, 2, 3], [2, 3, 4]], [1, 2], {}, { featureNames: names3 }).params.earlyStopping).toBeNull();
   });
 });
 

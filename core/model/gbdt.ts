@@ -322,6 +322,8 @@ interface GrowNode {
   depth: number;
   sumG: number;
   hist: Float64Array | null; // per bin: gradient sum at 2b, row count at 2b + 1
+  /** Per feature f: bins [range[2f], range[2f+1]] hold all of the node's rows. */
+  range: Uint8Array;
   split: Split | null;
 }
 
@@ -342,17 +344,25 @@ function releaseHistogram(g: Grower, node: GrowNode): void {
   node.hist = null;
 }
 
-function buildHistogram(g: Grower, idx: Uint32Array, start: number, end: number, grad: Float64Array): Float64Array {
+/** Histogram of rows idx[start, end); also writes each feature's occupied bin range into `range`. */
+function buildHistogram(g: Grower, idx: Uint32Array, start: number, end: number, grad: Float64Array, range: Uint8Array): Float64Array {
   const hist = g.pool.pop()?.fill(0) ?? new Float64Array(2 * g.totalBins);
   for (let f = 0; f < g.nFeatures; f++) {
     const col = g.bins[f] as Uint8Array;
     const off = g.binOffset[f] as number;
+    let lo = 255;
+    let hi = 0;
     for (let k = start; k < end; k++) {
       const i = idx[k] as number;
-      const b = (off + (col[i] as number)) << 1;
+      const bin = col[i] as number;
+      if (bin < lo) lo = bin;
+      if (bin > hi) hi = bin;
+      const b = (off + bin) << 1;
       hist[b] = (hist[b] as number) + (grad[i] as number);
       hist[b + 1] = (hist[b + 1] as number) + 1;
     }
+    range[2 * f] = lo;
+    range[2 * f + 1] = hi;
   }
   return hist;
 }
@@ -367,10 +377,12 @@ function findSplit(g: Grower, node: GrowNode, gainFloor: number): Split | null {
   let best: Split | null = null;
   for (let f = 0; f < g.nFeatures; f++) {
     const off = g.binOffset[f] as number;
-    const nb = g.nBins[f] as number;
+    // Bins outside the node's occupied range are empty; the last occupied bin cannot be a left side.
+    const lo = node.range[2 * f] as number;
+    const hi = node.range[2 * f + 1] as number;
     let sumLeft = 0;
     let countLeft = 0;
-    for (let b = 0; b < nb - 1; b++) {
+    for (let b = lo; b < hi; b++) {
       const c = hist[((off + b) << 1) + 1] as number;
       // An empty bin moves no row, so it cannot give a new partition (the earlier threshold is kept).
       if (c === 0) continue;
@@ -417,9 +429,9 @@ function growTree(g: Grower, idx: Uint32Array, grad: Float64Array, scratch: Uint
   }
   // Gains below this are rounding noise of the residuals (e.g. a constant target), not structure.
   const gainFloor = 1e-12 * sumG2;
-  const root: GrowNode = { id: newNode(), start: 0, end: n, depth: 0, sumG, hist: null, split: null };
+  const root: GrowNode = { id: newNode(), start: 0, end: n, depth: 0, sumG, hist: null, split: null, range: new Uint8Array(2 * g.nFeatures) };
   if (canSplit(0, n)) {
-    root.hist = buildHistogram(g, idx, 0, n, grad);
+    root.hist = buildHistogram(g, idx, 0, n, grad, root.range);
     root.split = findSplit(g, root, gainFloor);
   }
   const maxLeaves = params.maxLeaves ?? Number.POSITIVE_INFINITY;
@@ -461,8 +473,11 @@ function growTree(g: Grower, idx: Uint32Array, grad: Float64Array, scratch: Uint
     leaves += 1;
 
     const depth = node.depth + 1;
-    const left: GrowNode = { id: leftId, start: node.start, end: mid, depth, sumG: split.sumLeft, hist: null, split: null };
-    const right: GrowNode = { id: rightId, start: mid, end: node.end, depth, sumG: node.sumG - split.sumLeft, hist: null, split: null };
+    const left: GrowNode = { id: leftId, start: node.start, end: mid, depth, sumG: split.sumLeft, hist: null, split: null, range: node.range.slice() };
+    const right: GrowNode = { id: rightId, start: mid, end: node.end, depth, sumG: node.sumG - split.sumLeft, hist: null, split: null, range: node.range.slice() };
+    // Ranges known from the split alone; children whose histogram is built from rows get exact ones.
+    left.range[2 * split.feature + 1] = split.bin;
+    right.range[2 * split.feature] = split.bin + 1;
     const needLeft = canSplit(depth, mid - node.start);
     const needRight = canSplit(depth, node.end - mid);
     if (needLeft || needRight) {
@@ -474,10 +489,10 @@ function growTree(g: Grower, idx: Uint32Array, grad: Float64Array, scratch: Uint
       const subtractCost = parentHist.length;
       const largeRowsCost = (large.end - large.start) * g.nFeatures;
       if (largeNeeded && largeRowsCost < subtractCost) {
-        large.hist = buildHistogram(g, idx, large.start, large.end, grad);
-        if (smallNeeded) small.hist = buildHistogram(g, idx, small.start, small.end, grad);
+        large.hist = buildHistogram(g, idx, large.start, large.end, grad, large.range);
+        if (smallNeeded) small.hist = buildHistogram(g, idx, small.start, small.end, grad, small.range);
       } else {
-        const smallHist = buildHistogram(g, idx, small.start, small.end, grad);
+        const smallHist = buildHistogram(g, idx, small.start, small.end, grad, small.range);
         if (largeNeeded) {
           const h = g.pool.pop() ?? new Float64Array(parentHist.length);
           for (let k = 0; k < h.length; k++) h[k] = (parentHist[k] as number) - (smallHist[k] as number);
@@ -703,7 +718,8 @@ export function trainGbdt(X: FeatureMatrix, y: ArrayLike<number>, params: Partia
     learningRate: p.learningRate,
     nTrees: kept.length,
     bestIteration: earlyStopping ? bestIteration : null,
-    params: p,
+    // The effective settings: an explicit validation set turns early stopping on with its defaults.
+    params: { ...p, earlyStopping: earlyStopping ? { ...earlyStopping } : null },
     featureImportances,
     trees: kept,
   };
