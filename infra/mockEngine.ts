@@ -371,11 +371,15 @@ export function configForStack(stack: string, adjust: (raw: Record<string, any>)
 }
 
 /** Runs `deployStack` (not index.ts) on fresh mocks; usable many times in one process. */
-export async function runDeployment(cfg: MlopsConfig, aliasVersions?: Readonly<Record<string, number>>): Promise<MockRun> {
+export async function runDeployment(
+  cfg: MlopsConfig,
+  aliasVersions?: Readonly<Record<string, number>>,
+  componentOptions?: pulumi.ComponentResourceOptions,
+): Promise<MockRun> {
   const mocks = new RecordingMocks(aliasVersions);
   await pulumi.runtime.setMocks(mocks, PROJECT, cfg.stack, false);
   pulumi.runtime.setAllConfig({});
-  const stackOutputs = deployStack(cfg) as unknown as Record<string, unknown>;
+  const stackOutputs = deployStack(cfg, componentOptions) as unknown as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};
   const secretOutputs: string[] = [];
   for (const [key, value] of Object.entries(stackOutputs)) {

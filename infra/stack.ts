@@ -27,7 +27,11 @@ export interface StackOutputs {
   readonly images: pulumi.Output<Record<string, string>>;
 }
 
-export function deployStack(cfg: MlopsConfig): StackOutputs {
+/**
+ * `componentOptions` go to every top-level component (and so reach their children through inheritance),
+ * e.g. transformations that tests use to inspect resource options.
+ */
+export function deployStack(cfg: MlopsConfig, componentOptions: pulumi.ComponentResourceOptions = {}): StackOutputs {
   const names = namesFor(cfg);
   const tags = tagsFor(cfg);
   const production = cfg.environment === 'prod';
@@ -52,7 +56,7 @@ export function deployStack(cfg: MlopsConfig): StackOutputs {
     analyticsRetentionDays: cfg.storage.analyticsRetentionDays,
     protect: production,
     tags,
-  });
+  }, componentOptions);
   const resourceGroupName = storage.resourceGroup.name;
 
   const secrets = new Secrets('secrets', {
@@ -73,7 +77,7 @@ export function deployStack(cfg: MlopsConfig): StackOutputs {
     databricksAdminGroup: cfg.databricks.adminGroup,
     databricksProvider,
     tags,
-  });
+  }, componentOptions);
 
   const images = new Images('images', {
     location: cfg.location,
@@ -87,7 +91,7 @@ export function deployStack(cfg: MlopsConfig): StackOutputs {
     platform: cfg.images.platform,
     buildServing: cfg.serving.target === 'container',
     tags,
-  });
+  }, componentOptions);
 
   const containerIds = Object.fromEntries(
     Object.entries(storage.containers).map(([key, container]) => [key, container.id]),
@@ -132,7 +136,7 @@ export function deployStack(cfg: MlopsConfig): StackOutputs {
         logLevel: cfg.serving.logLevel,
       },
       tags,
-    });
+    }, componentOptions);
   } else {
     endpoint = new DatabricksEndpoint('serving', {
       endpointName: names.servingEndpoint,
@@ -153,7 +157,7 @@ export function deployStack(cfg: MlopsConfig): StackOutputs {
       environment: cfg.environment,
       tags,
       provider: databricksProvider,
-    });
+    }, componentOptions);
   }
 
   const jobs = new Jobs('jobs', {
@@ -183,7 +187,7 @@ export function deployStack(cfg: MlopsConfig): StackOutputs {
     tags,
     provider: databricksProvider,
     dependsOn: [secrets],
-  });
+  }, componentOptions);
 
   return {
     servingTarget: cfg.serving.target,

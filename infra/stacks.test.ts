@@ -1,5 +1,6 @@
 // Variations of the real stack settings run through deployStack on fresh mocks in one process:
 // both serving targets on both stacks, the production override, and how dev and prod differ.
+import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import { resolveAliasVersions } from './databricksEndpoint';
 import { configForStack, runDeployment } from './mockEngine';
@@ -60,6 +61,33 @@ describe('serving target switch', () => {
     const run = await runDeployment(configForStack('prod'), { champion: 12, challenger: 15 });
     const entities = (resourceNamed(run, 'databricks:index/modelServing:ModelServing', 'serving-endpoint').inputs as any).config.servedEntities;
     expect(entities.map((e: any) => [e.name, e.entityVersion])).toEqual([['champion', '12'], ['challenger', '15']]);
+  });
+});
+
+describe('resource options that guard provider quirks and production data', () => {
+  it('replaces endpoints delete-first with long timeouts and protects prod data', async () => {
+    const options = new Map<string, pulumi.CustomResourceOptions>();
+    const record: pulumi.ResourceTransformation = (args) => {
+      options.set(`${args.type} ${args.name}`, args.opts);
+      return undefined;
+    };
+    await runDeployment(configForStack('prod'), undefined, { transformations: [record] });
+    expect(options.get('databricks:index/modelServing:ModelServing serving-endpoint')).toMatchObject({
+      deleteBeforeReplace: true,
+      customTimeouts: { create: '60m', update: '60m', delete: '20m' },
+    });
+    expect(options.get('databricks:index/secretScope:SecretScope secrets-scope')).toMatchObject({ deleteBeforeReplace: true });
+    expect(options.get('azure-native:storage:StorageAccount storage-account')).toMatchObject({ protect: true });
+    expect(options.get('azure-native:keyvault:Vault secrets-vault')).toMatchObject({ protect: true });
+    for (const job of ['batchScoring', 'monitoring', 'retraining']) {
+      expect(options.get(`databricks:index/job:Job jobs-${job}`)?.provider).toBeDefined();
+    }
+
+    options.clear();
+    await runDeployment(configForStack('dev'), undefined, { transformations: [record] });
+    expect(options.get('azure-native:storage:StorageAccount storage-account')).toMatchObject({ protect: false });
+    const app = options.get('azure-native:app:ContainerApp serving-app');
+    expect((app?.dependsOn as pulumi.Resource[] | undefined)?.length).toBe(2);
   });
 });
 
