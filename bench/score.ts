@@ -1,0 +1,167 @@
+/**
+ * Batch scoring benchmark: file → Parquet scoring (`scoreFile`, the engine of `mlops score`) against raw
+ * onnxruntime `run` on the same rows already in memory (batches of 65,536), same model, same process.
+ *
+ *   npx tsx bench/score.ts [--rows 1000000] [--format parquet|csv] [--threads N] [--json] [--strict]
+ *
+ * The input is generated first (not timed) with DuckDB in a temp directory. Goals: file → Parquet ≥ 0.5× the raw
+ * in-memory rate, and raw onnxruntime ≥ 1 M rows/s. `--strict` exits 1 when a goal is missed.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { sqlString } from '../core/duckdb';
+import { toFloat32 } from '../core/data';
+import { DEFAULT_GBDT_PARAMS, trainGbdt } from '../core/model/gbdt';
+import { exportOnnx } from '../core/model/onnx';
+import { OnnxModel } from '../core/model/runtime';
+import { FEATURES, MODEL_NAME, N_FEATURES } from '../core/schema';
+import { syntheticCsv, syntheticTable } from '../core/synthetic';
+import { DEFAULT_BATCH_SIZE, scoreFile, type InputFormat } from '../jobs/score';
+
+const RATIO_GOAL = 0.5;
+const RAW_GOAL = 1_000_000;
+
+interface Args {
+  rows: number;
+  format: InputFormat;
+  threads: number;
+  json: boolean;
+  strict: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { rows: 1_000_000, format: 'parquet', threads: Math.max(1, os.availableParallelism()), json: false, strict: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json') args.json = true;
+    else if (a === '--strict') args.strict = true;
+    else if (a === '--rows') args.rows = Number(argv[++i]);
+    else if (a === '--threads') args.threads = Number(argv[++i]);
+    else if (a === '--format') args.format = argv[++i] as InputFormat;
+    else throw new Error(`unknown argument ${a}; usage: bench/score.ts [--rows N] [--format parquet|csv] [--threads N] [--json] [--strict]`);
+  }
+  if (!Number.isInteger(args.rows) || args.rows < 1) throw new Error('--rows must be a positive integer');
+  if (args.format !== 'parquet' && args.format !== 'csv') throw new Error('--format must be parquet or csv');
+  return args;
+}
+
+/**
+ * Rows drawn (seeded) from the synthetic OWID-like table with ±2 % multiplicative jitter: realistic joint
+ * distributions matter, because tree traversal cost depends on how predictable the branches are.
+ */
+async function generateInput(file: string, rows: number, format: InputFormat, dir: string): Promise<void> {
+  const base = path.join(dir, 'base.csv');
+  await fs.writeFile(base, syntheticCsv({ seed: 7, missingRate: 0 }));
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  try {
+    await conn.run('SELECT setseed(0.42)');
+    await conn.run(`CREATE TABLE base AS SELECT row_number() OVER () - 1 AS k, * FROM read_csv(${sqlString(base)}, header = true)`);
+    const n = Number((await (await conn.runAndReadAll('SELECT count(*) FROM base')).getRowsJS())[0]![0]);
+    const jitter = (col: string) => `CAST("${col}" AS DOUBLE) * (1 + 0.04 * (random() - 0.5)) AS "${col}"`;
+    const select = `SELECT country, "year", ${FEATURES.slice(1).map(jitter).join(', ')}
+      FROM range(${rows}) t(i) JOIN base ON base.k = hash(i) % ${n} ORDER BY i`;
+    const options = format === 'parquet' ? '(FORMAT parquet, COMPRESSION zstd)' : '(FORMAT csv, HEADER true)';
+    await conn.run(`COPY (${select}) TO ${sqlString(file)} ${options}`);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function readFeatures(file: string, format: InputFormat, rows: number): Promise<Float32Array> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  const out = new Float32Array(rows * N_FEATURES);
+  try {
+    const source = format === 'parquet' ? `read_parquet(${sqlString(file)})` : `read_csv(${sqlString(file)}, header = true)`;
+    const stream = await conn.stream(`SELECT ${FEATURES.map((f) => `CAST("${f}" AS DOUBLE)`).join(', ')} FROM ${source}`);
+    let at = 0;
+    for (;;) {
+      const chunk = await stream.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const cols = FEATURES.map((_, j) => chunk.getColumnVector(j));
+      for (let r = 0; r < chunk.rowCount; r++, at++) for (let j = 0; j < N_FEATURES; j++) out[at * N_FEATURES + j] = cols[j]!.getItem(r) as number;
+    }
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlops-bench-score-'));
+  try {
+    const table = syntheticTable({ seed: 7 });
+    const ensemble = trainGbdt(toFloat32(table.X), table.y, { ...DEFAULT_GBDT_PARAMS });
+    const model = await OnnxModel.load(exportOnnx(ensemble, { modelName: MODEL_NAME }), { intraOpNumThreads: args.threads });
+
+    const input = path.join(dir, `input.${args.format}`);
+    await generateInput(input, args.rows, args.format, dir);
+    const inputBytes = (await fs.stat(input)).size;
+    const X = await readFeatures(input, args.format, args.rows);
+
+    // Raw onnxruntime on the same rows in memory, same batch size as the job.
+    await model.predict(X.subarray(0, Math.min(args.rows, 1024) * N_FEATURES)); // warm-up
+    let t = performance.now();
+    for (let start = 0; start < args.rows; start += DEFAULT_BATCH_SIZE) {
+      const end = Math.min(args.rows, start + DEFAULT_BATCH_SIZE);
+      await model.predict(X.subarray(start * N_FEATURES, end * N_FEATURES));
+    }
+    const rawMs = performance.now() - t;
+
+    const work = path.join(dir, 'work');
+    await fs.mkdir(work);
+    t = performance.now();
+    const result = await scoreFile({
+      predictor: model,
+      inputFile: input,
+      format: args.format,
+      scoredFile: path.join(dir, 'scored.parquet'),
+      rejectsFile: path.join(dir, 'rejects.parquet'),
+      workDir: work,
+      meta: { modelVersion: 1, modelAlias: 'champion', scoredAt: new Date().toISOString(), runId: 'bench' },
+      threads: args.threads,
+    });
+    const fileMs = performance.now() - t;
+    await model.release();
+
+    const rawRate = args.rows / (rawMs / 1000);
+    const fileRate = result.rows / (fileMs / 1000);
+    const ratio = fileRate / rawRate;
+    const report = {
+      rows: args.rows,
+      format: args.format,
+      input_mb: +(inputBytes / 1e6).toFixed(1),
+      trees: ensemble.nTrees,
+      threads: args.threads,
+      raw_onnxruntime: { ms: Math.round(rawMs), rows_per_s: Math.round(rawRate) },
+      file_to_parquet: { ms: Math.round(fileMs), rows_per_s: Math.round(fileRate), scored: result.scored, rejects: result.rejects, timings_ms: Object.fromEntries(Object.entries(result.timings).map(([k, v]) => [k, Math.round(v)])) },
+      ratio: +ratio.toFixed(3),
+      goals: { ratio: RATIO_GOAL, raw_rows_per_s: RAW_GOAL, ratio_met: ratio >= RATIO_GOAL, raw_met: rawRate >= RAW_GOAL },
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+    if (args.json) {
+      process.stdout.write(JSON.stringify(report) + '\n');
+    } else {
+      const line = (name: string, ms: number, rate: number) => `${name.padEnd(30)} ${String(Math.round(ms)).padStart(8)} ms ${Math.round(rate).toLocaleString('en-US').padStart(12)} rows/s`;
+      console.log(`batch scoring: ${args.rows.toLocaleString('en-US')} rows (${args.format}, ${report.input_mb} MB), ${ensemble.nTrees} trees, ${args.threads} threads`);
+      console.log(line('raw onnxruntime (in memory)', rawMs, rawRate));
+      console.log(line(`file → Parquet (${args.format})`, fileMs, fileRate));
+      console.log(`ratio file/raw ${ratio.toFixed(3)} (goal ≥ ${RATIO_GOAL}: ${report.goals.ratio_met ? 'met' : 'MISSED'}); raw ≥ 1 M rows/s: ${report.goals.raw_met ? 'met' : 'MISSED'}; peak RSS ${report.peak_rss_mb} MB`);
+      console.log(`file phases (ms): ${Object.entries(report.file_to_parquet.timings_ms).map(([k, v]) => `${k.replace(/_ms$/, '')} ${v}`).join(', ')}`);
+    }
+    if (args.strict && !(report.goals.ratio_met && report.goals.raw_met)) process.exitCode = 1;
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
