@@ -22,6 +22,7 @@ export class ServerMetrics {
   /** Label children cached by key: looking them up per request is measurable on the hot path. */
   private readonly requestChildren = new Map<string, { inc(): void }>();
   private readonly durationChildren = new Map<string, { observe(v: number): void }>();
+  private readonly scoredChildren = new Map<string, { inc(n: number): void }>();
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -87,6 +88,16 @@ export class ServerMetrics {
       this.durationChildren.set(dkey, hist);
     }
     hist.observe(seconds);
+  }
+
+  scored(alias: string, version: number, shadow: boolean, rows: number): void {
+    const key = `${alias}\u0001${version}\u0001${shadow}`;
+    let counter = this.scoredChildren.get(key);
+    if (!counter) {
+      counter = this.rowsScored.labels(alias, String(version), String(shadow));
+      this.scoredChildren.set(key, counter);
+    }
+    counter.inc(rows);
   }
 
   setServed(alias: string, version: number, previous: number | null): void {

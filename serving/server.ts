@@ -112,7 +112,17 @@ export class ScoringServer {
     }
     this.pool.startPolling(this.config.reloadIntervalSeconds * 1000);
     this.app.log.info(
-      { address, model: this.config.model, served: this.pool.versions(), routes: this.config.routes, shadow: this.config.shadow, auth: this.keys.enabled },
+      {
+        address,
+        model: this.config.model,
+        served: this.pool.versions(),
+        routes: this.config.routes,
+        shadow: this.config.shadow,
+        auth: this.keys.enabled,
+        // Cold start as the process saw it (Container Apps scale-from-zero waits for this).
+        startupMs: Math.round(process.uptime() * 1000),
+        startupCpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+      },
       'serving',
     );
     return address;
@@ -257,7 +267,7 @@ export class ScoringServer {
     const predictions = await model.predict(features);
     reply.header('x-served-model', model.label);
     const body = serializePredictions(predictions);
-    this.metrics.rowsScored.inc({ alias: model.alias, version: String(model.version), shadow: 'false' }, input.rows);
+    this.metrics.scored(model.alias, model.version, false, input.rows);
     if (this.log) this.logRows(ctx, model, input.values, predictions, false, reply.elapsedTime);
     reply.type('application/json').send(body);
 
@@ -277,7 +287,7 @@ export class ScoringServer {
     const t0 = performance.now();
     try {
       const predictions = await shadow.predict(features);
-      this.metrics.rowsScored.inc({ alias: shadow.alias, version: String(shadow.version), shadow: 'true' }, predictions.length);
+      this.metrics.scored(shadow.alias, shadow.version, true, predictions.length);
       if (this.log) this.logRows(ctx, shadow, values, predictions, true, performance.now() - t0);
     } catch (err) {
       this.app.log.warn({ err: (err as Error).message, alias: shadow.alias, requestId: ctx.requestId }, 'shadow scoring failed');
