@@ -71,7 +71,9 @@ export class PredictionLog {
   private readonly replayBaseMs: number;
   private readonly replayMaxMs: number;
 
-  private queue: PredictionLogRecord[] = [];
+  /** Serialized records (one JSON line each) and their UTC dates, in arrival order. */
+  private queue: string[] = [];
+  private dates: string[] = [];
   /** Records taken off the queue but not yet written or spilled. */
   private inFlightRecords = 0;
   private readonly inFlight = new Set<Batch>();
@@ -117,7 +119,9 @@ export class PredictionLog {
       this.metrics.logDropped.inc();
       return;
     }
-    this.queue.push(record);
+    // Serializing here spreads the cost evenly over requests instead of stalling the event loop at each flush.
+    this.queue.push(JSON.stringify(record));
+    this.dates.push(record.timestamp.slice(0, 10));
     const n = this.queue.length;
     if (n >= this.batchRecords) {
       if (n + this.inFlightRecords >= this.maxQueueRecords && this.writer !== null) this.spillQueue();
@@ -214,20 +218,23 @@ export class PredictionLog {
 
   /** Takes up to `limit` records off the queue as batches, one per UTC date. */
   private takeBatches(limit: number): Batch[] {
-    const records = this.queue.length <= limit ? this.queue : this.queue.slice(0, limit);
-    this.queue = this.queue.length <= limit ? [] : this.queue.slice(limit);
-    const byPrefix = new Map<string, string[]>();
-    for (const r of records) {
-      const prefix = partitionPrefix(new Date(r.timestamp));
-      let lines = byPrefix.get(prefix);
-      if (!lines) byPrefix.set(prefix, (lines = []));
-      lines.push(JSON.stringify(r));
+    const all = this.queue.length <= limit;
+    const lines = all ? this.queue : this.queue.slice(0, limit);
+    const dates = all ? this.dates : this.dates.slice(0, limit);
+    this.queue = all ? [] : this.queue.slice(limit);
+    this.dates = all ? [] : this.dates.slice(limit);
+    const byDate = new Map<string, string[]>();
+    for (let i = 0; i < lines.length; i++) {
+      const date = dates[i]!;
+      let group = byDate.get(date);
+      if (!group) byDate.set(date, (group = []));
+      group.push(lines[i]!);
     }
     const batches: Batch[] = [];
-    for (const [prefix, lines] of byPrefix) {
-      batches.push({ key: `${prefix}${partName()}`, data: lines.join('\n') + '\n', records: lines.length });
+    for (const [date, group] of byDate) {
+      batches.push({ key: `${partitionPrefix(new Date(`${date}T00:00:00Z`))}${partName()}`, data: group.join('\n') + '\n', records: group.length });
     }
-    this.inFlightRecords += records.length;
+    this.inFlightRecords += lines.length;
     return batches;
   }
 
