@@ -6,6 +6,7 @@ import { defineServe } from './commands/serve';
 import { defineScore } from './commands/score';
 import { defineRetrain } from './commands/retrain';
 import { definePromote } from './commands/promote';
+import { defineMonitor } from './commands/monitor';
 
 /**
  * The `mlops` command line. Each command lives in `jobs/commands/<name>.ts`, declares its flags there and
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   defineScore(program);
   defineRetrain(program);
   definePromote(program);
+  defineMonitor(program);
   return program;
 }
 
