@@ -261,3 +261,15 @@ async function parseParquet(uri: string, bytes: Buffer): Promise<ParsedColumns> 
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
+
+/** Writes a table as CSV with the OWID column names (`country` first when known), as the loader reads it back. */
+export function tableToCsv(table: TrainingTable): string {
+  const lines = [['country', ...REQUIRED_COLUMNS].join(',')];
+  for (let i = 0; i < table.usedRows; i++) {
+    const country = table.country[i] ?? '';
+    const quoted = /[",\n]/.test(country) ? `"${country.replace(/"/g, '""')}"` : country;
+    const values = Array.from(table.X.subarray(i * N_FEATURES, (i + 1) * N_FEATURES), String);
+    lines.push([quoted, ...values, String(table.y[i])].join(','));
+  }
+  return lines.join('\n') + '\n';
+}

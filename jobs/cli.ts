@@ -7,6 +7,8 @@ import { defineScore } from './commands/score';
 import { defineRetrain } from './commands/retrain';
 import { definePromote } from './commands/promote';
 import { defineMonitor } from './commands/monitor';
+import { defineCost } from './commands/cost';
+import { defineStart } from './commands/start';
 
 /**
  * The `mlops` command line. Each command lives in `jobs/commands/<name>.ts`, declares its flags there and
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   defineRetrain(program);
   definePromote(program);
   defineMonitor(program);
+  defineCost(program);
+  defineStart(program);
   return program;
 }
 
