@@ -15,29 +15,94 @@ import { N_FEATURES } from '../core/schema';
 import type { ServerMetrics } from './metrics';
 import type { LogSink } from './predictionLog';
 
+/** Rows per coalesced ONNX run at most; bigger requests run on their own. */
+const MAX_BATCH_ROWS = 1024;
+
+interface PendingRun {
+  data: Float32Array;
+  resolve(out: Float32Array): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * One ONNX session. Concurrent requests that arrive in the same event-loop turn are coalesced into one run
+ * (dynamic batching): onnxruntime's per-call cost (tensor marshalling, run setup) dominates single-row scoring,
+ * and tree ensembles score rows independently, so results are identical to one run per request.
+ */
 class VersionHandle {
   private busy = 0;
   private retired = false;
   private released = false;
+  private pending: PendingRun[] = [];
+  private pendingRows = 0;
+  private scheduled = false;
 
   constructor(
     readonly version: number,
     readonly model: OnnxModel,
   ) {}
 
-  async predict(data: Float32Array): Promise<Float32Array> {
+  predict(data: Float32Array): Promise<Float32Array> {
+    const rows = data.length / N_FEATURES;
+    if (rows === 0) return Promise.resolve(new Float32Array(0));
+    if (rows >= MAX_BATCH_ROWS) return this.run(data);
+    return new Promise<Float32Array>((resolve, reject) => {
+      if (this.pendingRows + rows > MAX_BATCH_ROWS) this.flush();
+      this.pending.push({ data, resolve, reject });
+      this.pendingRows += rows;
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    const rows = this.pendingRows;
+    this.pendingRows = 0;
+    if (batch.length === 1) {
+      const only = batch[0]!;
+      this.run(only.data).then(only.resolve, only.reject);
+      return;
+    }
+    const data = new Float32Array(rows * N_FEATURES);
+    let offset = 0;
+    for (const p of batch) {
+      data.set(p.data, offset);
+      offset += p.data.length;
+    }
+    this.run(data).then(
+      (out) => {
+        let row = 0;
+        for (const p of batch) {
+          const n = p.data.length / N_FEATURES;
+          p.resolve(out.subarray(row, row + n));
+          row += n;
+        }
+      },
+      (err: unknown) => {
+        for (const p of batch) p.reject(err);
+      },
+    );
+  }
+
+  private async run(data: Float32Array): Promise<Float32Array> {
     this.busy++;
     try {
       return await this.model.predict(data);
     } finally {
       this.busy--;
-      if (this.retired && this.busy === 0) this.release();
+      if (this.retired && this.busy === 0 && this.pending.length === 0) this.release();
     }
   }
 
   retire(): void {
     this.retired = true;
-    if (this.busy === 0) this.release();
+    if (this.busy === 0 && this.pending.length === 0) this.release();
   }
 
   private release(): void {

@@ -30,11 +30,11 @@ export interface ScoringServerOptions {
 
 interface ScoringContext {
   requestId: string;
-  receivedAt: Date;
+  /** ISO-8601 UTC time the request was received. */
+  receivedAt: string;
   clientRequestId: string | null;
   alias: string | null;
   version: number | null;
-  scoring: boolean;
 }
 
 declare module 'fastify' {
@@ -157,7 +157,7 @@ export class ScoringServer {
     app.addHook('onRequest', (request, reply, done) => {
       const given = request.headers['x-request-id'];
       const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : request.id;
-      request.ctx = { requestId, receivedAt: new Date(), clientRequestId: null, alias: null, version: null, scoring: false };
+      request.ctx = { requestId, receivedAt: isoNow(), clientRequestId: null, alias: null, version: null };
       reply.header('x-request-id', requestId);
       done();
     });
@@ -183,10 +183,8 @@ export class ScoringServer {
       reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
 
+    // Auth and rate limits run before the body is read; without either, scoring routes have no extra hook.
     const guard = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
-      request.ctx.scoring = true;
-      const header = request.headers['x-client-request-id'];
-      if (typeof header === 'string' && header !== '') request.ctx.clientRequestId = header.slice(0, MAX_CLIENT_ID);
       let caller: string | null = null;
       if (this.keys.enabled) {
         const index = this.keys.authorize(request.headers.authorization);
@@ -213,8 +211,9 @@ export class ScoringServer {
       done();
     };
 
-    app.post(INVOCATIONS, { onRequest: guard }, (request, reply) => this.score(request, reply, null));
-    app.post<{ Params: { name: string } }>(SERVED_MODEL, { onRequest: guard }, (request, reply) => this.score(request, reply, request.params.name));
+    const routeOptions = this.keys.enabled || this.limiter ? { onRequest: guard } : {};
+    app.post(INVOCATIONS, routeOptions, (request, reply) => this.score(request, reply, null));
+    app.post<{ Params: { name: string } }>(SERVED_MODEL, routeOptions, (request, reply) => this.score(request, reply, request.params.name));
 
     app.setNotFoundHandler((request, reply) => {
       reply
@@ -228,7 +227,7 @@ export class ScoringServer {
       if (failure instanceof ScoringError && failure.status >= 500 && !(err instanceof ScoringError)) {
         request.log.error({ err, requestId: request.ctx?.requestId }, 'request failed');
       }
-      if (request.ctx?.scoring) this.logError(request, failure.status, failure.errorCode, reply.elapsedTime);
+      if (request.ctx && isScoringRoute(request)) this.logError(request, failure.status, failure.errorCode, reply.elapsedTime);
       if (failure instanceof PlainTextError) {
         reply.code(failure.status).type('text/plain; charset=utf-8').send(failure.message);
       } else {
@@ -239,6 +238,7 @@ export class ScoringServer {
 
   private async score(request: FastifyRequest, reply: FastifyReply, fixedAlias: string | null): Promise<void> {
     const ctx = request.ctx;
+    ctx.clientRequestId = headerClientId(request);
     const kind = contentKind(request.headers['content-type']);
     const input = parseBody(kind, typeof request.body === 'string' ? request.body : '', this.config.maxRows);
     if (input.clientRequestId !== null) {
@@ -296,7 +296,7 @@ export class ScoringServer {
 
   private logRows(ctx: ScoringContext, model: ServedModel, v: Float64Array, predictions: Float32Array, shadow: boolean, latencyMs: number): void {
     const log = this.log!;
-    const timestamp = ctx.receivedAt.toISOString();
+    const timestamp = ctx.receivedAt;
     for (let i = 0, o = 0; i < predictions.length; i++, o += 6) {
       const p = predictions[i]!;
       const record: PredictionLogRecord = {
@@ -327,9 +327,10 @@ export class ScoringServer {
   private logError(request: FastifyRequest, status: number, errorCode: string, latencyMs: number): void {
     if (!this.log) return;
     const ctx = request.ctx;
+    ctx.clientRequestId ??= headerClientId(request);
     this.log.add({
       record_type: 'error',
-      timestamp: ctx.receivedAt.toISOString(),
+      timestamp: ctx.receivedAt,
       request_id: ctx.requestId,
       client_request_id: ctx.clientRequestId,
       row_index: null,
@@ -349,6 +350,16 @@ export class ScoringServer {
       error_code: errorCode,
     });
   }
+}
+
+function isScoringRoute(request: FastifyRequest): boolean {
+  const url = request.routeOptions.url;
+  return url === INVOCATIONS || url === SERVED_MODEL;
+}
+
+function headerClientId(request: FastifyRequest): string | null {
+  const header = request.headers['x-client-request-id'];
+  return typeof header === 'string' && header !== '' ? header.slice(0, MAX_CLIENT_ID) : null;
 }
 
 /** Maps any error to what the client sees: MLflow's JSON error shape, or its plain-text 415. */
@@ -383,6 +394,19 @@ export function serializePredictions(predictions: Float32Array): string {
     out += Number.isFinite(p) ? String(p) : 'null';
   }
   return out + ']}';
+}
+
+let lastMs = 0;
+let lastIso = '';
+
+/** `new Date().toISOString()`, formatted once per millisecond. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
 
 function round3(ms: number): number {
