@@ -23,6 +23,21 @@ export function defineMonitor(program: Command): void {
     .option('--sla-p95-ms <ms>', 'request latency p95 SLA', numberOption('--sla-p95-ms', 0), 200)
     .option('--sla-p99-ms <ms>', 'optional request latency p99 SLA', numberOption('--sla-p99-ms', 0))
     .option('--max-error-rate <x>', 'largest acceptable share of failed requests', numberOption('--max-error-rate', 0, 1), 0.01)
+    .option('--labels <uri>', 'delayed ground truth: CSV/Parquet with client_request_id [, row_index] and the actual value, joined to the logged predictions')
+    .option('--label-column <name>', 'labels column with the actual value', 'renewables_share_energy')
+    .option('--min-r2 <x>', 'quality threshold (default: the version card holdout R² − --r2-tolerance)', numberOption('--min-r2'))
+    .option('--max-rmse <x>', 'quality threshold (default: the version card holdout RMSE × (1 + --rmse-tolerance))', numberOption('--max-rmse', 0))
+    .option('--r2-tolerance <x>', 'absolute R² drop allowed below the holdout R²', numberOption('--r2-tolerance', 0), 0.05)
+    .option('--rmse-tolerance <x>', 'relative RMSE increase allowed above the holdout RMSE', numberOption('--rmse-tolerance', 0), 0.2)
+    .option('--min-labels <n>', 'labelled rows a daily window needs to be judged', intOption('--min-labels', 2), 30)
+    .option('--degradation-k <k>', 'PERFORMANCE_DEGRADATION when thresholds are violated in k …', intOption('--degradation-k', 1), 2)
+    .option('--degradation-n <n>', '… of the last n judged daily windows', intOption('--degradation-n', 1), 3)
+    .option('--challenger-alias <alias>', 'alias compared with champion in the canary verdict', 'challenger')
+    .option('--bootstrap <n>', 'bootstrap resamples of the canary verdict', intOption('--bootstrap', 100, 1_000_000), 2000)
+    .option('--confidence <x>', 'confidence level of the canary interval', numberOption('--confidence', 0.5, 1), 0.95)
+    .option('--seed <n>', 'bootstrap seed', intOption('--seed', 0), 42)
+    .option('--canary-margin <rmse>', 'RMSE improvement (target units) the whole interval must exceed to promote', numberOption('--canary-margin', 0), 0)
+    .option('--min-canary-labels <n>', 'labelled rows each route needs before a canary verdict', intOption('--min-canary-labels', 2), 50)
     .option('--run-id <id>', 'run id naming monitor/<run id>/ (default: <end date>-<time>-<random>)')
     .option('--temp-dir <dir>', 'parent of the scratch directory (downloaded logs, DuckDB spill; default $TMPDIR)')
     .option('--json', 'print one JSON object')
@@ -50,6 +65,21 @@ export function defineMonitor(program: Command): void {
           slaP99Ms: opts.slaP99Ms,
           maxErrorRate: opts.maxErrorRate,
           runId: opts.runId,
+          labels: opts.labels,
+          labelColumn: opts.labelColumn,
+          minR2: opts.minR2,
+          maxRmse: opts.maxRmse,
+          r2Tolerance: opts.r2Tolerance,
+          rmseTolerance: opts.rmseTolerance,
+          minLabels: opts.minLabels,
+          degradationK: opts.degradationK,
+          degradationN: opts.degradationN,
+          challengerAlias: opts.challengerAlias,
+          bootstrapResamples: opts.bootstrap,
+          confidence: opts.confidence,
+          seed: opts.seed,
+          canaryMargin: opts.canaryMargin,
+          minCanaryLabels: opts.minCanaryLabels,
           tempDir: opts.tempDir,
         });
         return { result, human: describeMonitorResult };

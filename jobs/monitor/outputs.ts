@@ -39,6 +39,8 @@ export function buildDecision(result: MonitorResult, createdAt: Date, reasons: s
     reasons,
     run_id: result.run_id,
     sla_breached: result.service.sla.breached,
+    quality_degraded: result.quality?.degraded ?? null,
+    canary_decision: result.canary?.decision ?? null,
   });
 }
 

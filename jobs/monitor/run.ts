@@ -16,12 +16,16 @@ import type { ReferenceProfile } from '../../core/profile';
 import { ModelRegistry } from '../../core/registry';
 import { FEATURES, MODEL_NAME } from '../../core/schema';
 import { isRemoteUri, openStorage } from '../../core/storage/index';
-import { monitorFindings, sendMonitorAlert } from './alert';
+import { monitorFindings, qualityFindings, sendMonitorAlert } from './alert';
+import { canaryVerdict, checkCanarySettings, DEFAULT_CANARY_SETTINGS, type CanarySettings, type CanaryVerdict } from './canary';
 import { columnStats, CORRECTIONS, decideDrift, DEFAULT_DRIFT_SETTINGS, DRIFT_METHODS, type ColumnDrift, type DriftSettings } from './drift';
 import { preloadCharts } from './charts';
 import { renderHtml } from './html';
+import { qualitySections } from './qualityHtml';
+import { DEFAULT_LABEL_COLUMN, joinLabels, type LabelJoinCounts, type LabelledRows } from './labels';
 import { loadLogs, readProductionSample, stageLogs } from './logs';
 import { buildDecision, reportUris, writeOutputs } from './outputs';
+import { assessQuality, checkQualitySettings, DEFAULT_QUALITY_SETTINGS, type QualityResult, type QualitySettings } from './quality';
 import { serviceChecks } from './service';
 import type { MonitorOptions, MonitorResult } from './types';
 import { monitorWindow } from './window';
@@ -73,6 +77,28 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorResult
   checkRange('--max-error-rate', sla.maxErrorRate, 0, 1);
   const window = monitorWindow(options.endDate, options.lookbackDays ?? MONITOR_DEFAULTS.lookbackDays, now);
   const runId = options.runId ?? `${window.end_date}-${basicIso(now)}-${randomBytes(3).toString('hex')}`;
+  const qualitySettings: QualitySettings = {
+    minR2: options.minR2,
+    maxRmse: options.maxRmse,
+    r2Tolerance: options.r2Tolerance ?? DEFAULT_QUALITY_SETTINGS.r2Tolerance,
+    rmseTolerance: options.rmseTolerance ?? DEFAULT_QUALITY_SETTINGS.rmseTolerance,
+    minLabels: options.minLabels ?? DEFAULT_QUALITY_SETTINGS.minLabels,
+    k: options.degradationK ?? DEFAULT_QUALITY_SETTINGS.k,
+    n: options.degradationN ?? DEFAULT_QUALITY_SETTINGS.n,
+  };
+  const canarySettings: CanarySettings = {
+    resamples: options.bootstrapResamples ?? DEFAULT_CANARY_SETTINGS.resamples,
+    confidence: options.confidence ?? DEFAULT_CANARY_SETTINGS.confidence,
+    seed: options.seed ?? DEFAULT_CANARY_SETTINGS.seed,
+    margin: options.canaryMargin ?? DEFAULT_CANARY_SETTINGS.margin,
+    minLabels: options.minCanaryLabels ?? DEFAULT_CANARY_SETTINGS.minLabels,
+  };
+  const labelColumn = options.labelColumn ?? DEFAULT_LABEL_COLUMN;
+  const challengerAlias = options.challengerAlias ?? 'challenger';
+  if (options.labels !== undefined) {
+    checkQualitySettings(qualitySettings);
+    checkCanarySettings(canarySettings);
+  }
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(runId)) throw new UserError(`--run-id may use letters, digits, '.', '_' and '-' only, got '${runId}'`);
 
   let t = performance.now();
@@ -84,6 +110,8 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorResult
   for (const f of FEATURES) {
     if (!reference.features[f]) throw new UserError(`the reference profile of model '${model}' version ${version} has no column '${f}'`);
   }
+  const card = options.labels !== undefined ? await registry.getCard(model, version) : null;
+  const aliases = options.labels !== undefined ? await registry.getAliases(model) : {};
   if (isRemoteUri(options.report)) await openStorage(options.report).check();
   timings.registry = performance.now() - t;
 
@@ -94,10 +122,10 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorResult
     const staged = await stageLogs(options.logs, window.days, scratch);
     timings.stage_logs = performance.now() - t;
 
-    const { records, service, sample } = await withDuckDB(
+    const { records, service, sample, labelled } = await withDuckDB(
       async (conn) => {
         let tt = performance.now();
-        const records = await loadLogs(conn, staged, model, false);
+        const records = await loadLogs(conn, staged, model, options.labels !== undefined);
         timings.load_logs = performance.now() - tt;
         tt = performance.now();
         const service = await serviceChecks(conn, sla);
@@ -105,7 +133,13 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorResult
         tt = performance.now();
         const sample = await readProductionSample(conn, version);
         timings.read_sample = performance.now() - tt;
-        return { records, service, sample };
+        let labelled: { counts: LabelJoinCounts; rows: LabelledRows } | null = null;
+        if (options.labels !== undefined) {
+          tt = performance.now();
+          labelled = await joinLabels(conn, options.labels, labelColumn, scratch);
+          timings.join_labels = performance.now() - tt;
+        }
+        return { records, service, sample, labelled };
       },
       { temp_directory: path.join(scratch, 'duckdb') },
     );
@@ -126,10 +160,46 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorResult
     }
     timings.drift = performance.now() - t;
 
+    let quality: QualityResult | null = null;
+    let canary: CanaryVerdict | null = null;
+    const canaryNotes: string[] = [];
+    if (labelled) {
+      t = performance.now();
+      quality = assessQuality({
+        rows: labelled.rows,
+        join: labelled.counts,
+        labelsUri: options.labels!,
+        labelColumn,
+        version,
+        days: window.days,
+        card,
+        settings: qualitySettings,
+      });
+      const championVersion = aliases.champion;
+      const challengerVersion = aliases[challengerAlias];
+      if (championVersion === undefined || challengerVersion === undefined || championVersion === challengerVersion) {
+        canaryNotes.push(`canary: no verdict — needs aliases 'champion' and '${challengerAlias}' on different versions (have ${JSON.stringify(aliases)})`);
+      } else {
+        const pick = (v: number) => {
+          const idx: number[] = [];
+          for (let i = 0; i < labelled.rows.actual.length; i++) if (!labelled.rows.shadow[i] && labelled.rows.version[i] === v) idx.push(i);
+          return { actual: idx.map((i) => labelled.rows.actual[i]!), predicted: idx.map((i) => labelled.rows.prediction[i]!) };
+        };
+        canary = canaryVerdict(
+          { route: `champion/${championVersion}`, version: championVersion, ...pick(championVersion) },
+          { route: `${challengerAlias}/${challengerVersion}`, version: challengerVersion, ...pick(challengerVersion) },
+          canarySettings,
+        );
+      }
+      timings.quality = performance.now() - t;
+    }
+
     const driftFeatures = features.filter((c) => c.drifted).map((c) => c.column);
     const driftShare = sufficient ? driftFeatures.length / FEATURES.length : 0;
-    const shouldRetrain = sufficient && driftShare >= retrainShare && driftFeatures.length > 0;
-    const status = !sufficient ? 'insufficient_data' : driftFeatures.length > 0 ? 'drift' : 'ok';
+    const driftRetrain = sufficient && driftShare >= retrainShare && driftFeatures.length > 0;
+    const degraded = quality?.degraded ?? false;
+    const shouldRetrain = driftRetrain || degraded;
+    const status = degraded ? 'degraded' : !sufficient ? 'insufficient_data' : driftFeatures.length > 0 ? 'drift' : 'ok';
 
     const messages: string[] = [];
     if (!sufficient) {
@@ -140,12 +210,16 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorResult
       for (const c of features) if (c.drifted) messages.push(`drift in ${c.column}: ${c.reasons.join('; ')}`);
       if (driftFeatures.length === 0) messages.push(`no drift in the ${FEATURES.length} features over ${rows} production rows`);
       messages.push(
-        shouldRetrain
+        driftRetrain
           ? `retraining recommended: drift share ${driftShare.toFixed(2)} ≥ ${retrainShare}`
           : `no retraining: drift share ${driftShare.toFixed(2)} < ${retrainShare}`,
       );
       if (prediction?.drifted) messages.push(`the prediction distribution moved: ${prediction.reasons.join('; ')}`);
     }
+    if (quality) messages.push(...quality.messages);
+    if (degraded) messages.push('retraining recommended: PERFORMANCE_DEGRADATION rule fired');
+    if (canary) messages.push(`canary: ${canary.summary}`);
+    messages.push(...canaryNotes);
     for (const b of service.sla.breaches) messages.push(`SLA breach: ${b}`);
     const otherVersions = service.routes.filter((r) => !r.shadow && r.model_version !== version && r.rows > 0);
     for (const r of otherVersions) messages.push(`route ${r.route} served ${r.rows} rows in the window (not part of the drift sample)`);
@@ -177,6 +251,8 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorResult
       features,
       prediction,
       service,
+      quality,
+      canary,
       logs: { uri: options.logs, files: staged.files, records, days_with_logs: staged.daysWithLogs },
       messages,
       report: reportUris(options.report, runId),
@@ -185,16 +261,25 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorResult
     };
 
     t = performance.now();
-    const findings = monitorFindings(result);
+    const findings = [...monitorFindings({ ...result, should_retrain: driftRetrain }), ...qualityFindings(quality, canary)];
+    const qualityFields: Record<string, string | number> = {};
+    if (quality) {
+      const latest = quality.daily.filter((d) => d.judged).at(-1);
+      qualityFields.quality = latest?.metrics
+        ? `${latest.day}: R² ${latest.metrics.r2.toFixed(3)}, RMSE ${latest.metrics.rmse.toFixed(3)} (n ${latest.n}); ${quality.violations_in_window} of last ${quality.windows_considered.length} windows violated`
+        : 'not judged yet';
+    }
+    if (canary) qualityFields.canary = canary.summary;
     result.alert = await sendMonitorAlert({
       findings,
-      title: `mlops monitor: ${model} v${version} (${alias}) — ${status}${service.sla.breached ? ', SLA breach' : ''}`,
+      title: `mlops monitor: ${model} v${version} (${alias}) — ${degraded ? 'PERFORMANCE_DEGRADATION' : status}${service.sla.breached ? ', SLA breach' : ''}`,
       fields: {
         status,
         should_retrain: String(shouldRetrain),
         drift_features: driftFeatures.join(', ') || '–',
         rows,
         window: `${window.days[0]} … ${window.end_date}`,
+        ...qualityFields,
         report: result.report.html,
       },
       webhookUrl: options.webhookUrl,
@@ -204,7 +289,7 @@ export async function runMonitor(options: MonitorOptions): Promise<MonitorResult
     timings.alert = performance.now() - t;
 
     t = performance.now();
-    const html = await renderHtml(result);
+    const html = await renderHtml(result, await qualitySections(result));
     timings.render_html = performance.now() - t;
     t = performance.now();
     const decision = buildDecision(result, now, messages);
@@ -232,6 +317,14 @@ export function describeMonitorResult(r: MonitorResult): string[] {
   lines.push(
     `  service: ${r.service.requests} requests, error rate ${r.service.error_rate === null ? '–' : (100 * r.service.error_rate).toFixed(2) + ' %'}, p50/p95/p99 ${lat ? `${lat.p50.toFixed(1)}/${lat.p95.toFixed(1)}/${lat.p99.toFixed(1)} ms` : '–'} (SLA p95 ${r.service.sla.p95_ms} ms: ${r.service.sla.breached ? 'BREACHED' : 'met'})`,
   );
+  if (r.quality) {
+    const q = r.quality;
+    lines.push(`  quality (${q.join.matched} labelled rows; thresholds: min R² ${q.thresholds.min_r2?.toFixed(4) ?? '–'}, max RMSE ${q.thresholds.max_rmse?.toFixed(4) ?? '–'}):`);
+    for (const d of q.daily) {
+      lines.push(`    ${d.day} n=${String(d.n).padEnd(6)} ${d.judged ? `R² ${d.metrics!.r2.toFixed(3)} RMSE ${d.metrics!.rmse.toFixed(3)} ${d.violated ? 'VIOLATED' : 'ok'}` : 'not judged (too few labels)'}`);
+    }
+  }
+  if (r.canary) lines.push(`  canary: ${r.canary.summary}`);
   for (const m of r.messages) lines.push(`  - ${m}`);
   lines.push(`  report: ${r.report.html}`);
   lines.push(

@@ -42,6 +42,10 @@ export interface LogScenario {
   latencyMs?: (rng: Rng) => number;
   /** Gives every request a client_request_id `c-<day>-<n>` (default true). */
   clientIds?: boolean;
+  /** Receives the ground truth of every served row: the drawn reference row's target (plus `actualNoise`). */
+  labelsOut?: Array<{ client_request_id: string; row_index: number; actual: number; day: string; alias: string }>;
+  /** Added to the actual value of a row served on `day` (e.g. to make the model look worse later). */
+  actualNoise?: (day: string, rng: Rng) => number;
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -74,13 +78,21 @@ export async function generateLogRecords(s: LogScenario): Promise<PredictionLogR
       const rowCount = Math.min(perRequest, s.rowsPerDay - q * perRequest);
       const rows: number[][] = [];
       const refPred: number[] = [];
+      const refIdx: number[] = [];
       for (let k = 0; k < rowCount; k++) {
         const i = rng.nextInt(n);
+        refIdx.push(i);
         rows.push(FEATURES.map((_, j) => (rng.next() < nullRate[j]! ? NaN : columns[j]![i]! + shift[j]!)));
         refPred.push(ref.prediction.sample[i]!);
       }
       const at = dayStart + Math.floor((q / requests) * 86_400_000);
-      planned.push({ route: pickRoute(), rows, refPred, at, cid: `c-${day}-${q}`, rid: randomBytes(8).toString('hex'), lat: round3(latency(rng)) });
+      const route = pickRoute();
+      if (s.labelsOut && ref.target) {
+        refIdx.forEach((i, k) =>
+          s.labelsOut!.push({ client_request_id: `c-${day}-${q}`, row_index: k, actual: ref.target!.sample[i]! + (s.actualNoise?.(day, rng) ?? 0), day, alias: route.alias }),
+        );
+      }
+      planned.push({ route, rows, refPred, at, cid: `c-${day}-${q}`, rid: randomBytes(8).toString('hex'), lat: round3(latency(rng)) });
     }
     const score = async (route: RouteSpec, items: typeof planned): Promise<Map<(typeof planned)[number], Float32Array>> => {
       const out = new Map<(typeof planned)[number], Float32Array>();

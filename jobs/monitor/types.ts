@@ -1,6 +1,8 @@
 import type { AlertSeverity, NotifyResult } from '../alerts';
 import type { DecisionStatus } from '../../core/decision';
+import type { CanaryVerdict } from './canary';
 import type { ColumnDrift, Correction, DriftMethod } from './drift';
+import type { QualityResult } from './quality';
 import type { ServiceChecks } from './service';
 import type { MonitorWindow } from './window';
 
@@ -26,6 +28,26 @@ export interface MonitorOptions {
   maxErrorRate?: number;
   runId?: string;
   tempDir?: string;
+  /** Labels file (CSV/Parquet) with `client_request_id` and the actual values. */
+  labels?: string;
+  /** Column of the labels holding the actual value (default `renewables_share_energy`). */
+  labelColumn?: string;
+  minR2?: number;
+  maxRmse?: number;
+  r2Tolerance?: number;
+  rmseTolerance?: number;
+  /** Labelled rows a daily window needs to be judged. */
+  minLabels?: number;
+  /** Degradation rule: violated in `degradationK` of the last `degradationN` judged daily windows. */
+  degradationK?: number;
+  degradationN?: number;
+  /** Alias of the canary compared with `champion` (default `challenger`). */
+  challengerAlias?: string;
+  bootstrapResamples?: number;
+  confidence?: number;
+  seed?: number;
+  canaryMargin?: number;
+  minCanaryLabels?: number;
   /** Webhook URL (default `MLOPS_ALERT_WEBHOOK_URL`); never printed. */
   webhookUrl?: string;
   alertRetries?: number;
@@ -81,6 +103,10 @@ export interface MonitorResult {
   /** Drift of the model's output; reported, not counted in `drift_share`. */
   prediction: ColumnDrift | null;
   service: ServiceChecks;
+  /** Label-based quality (null without --labels). */
+  quality: QualityResult | null;
+  /** Champion vs challenger on labelled traffic (null without --labels or without both aliases). */
+  canary: CanaryVerdict | null;
   logs: { uri: string; files: number; records: number; days_with_logs: string[] };
   /** Human-readable findings, most important first. */
   messages: string[];
