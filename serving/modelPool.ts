@@ -171,7 +171,11 @@ export class ModelPool {
     const missing = this.aliases.filter((a) => aliases[a] === undefined);
     if (missing.length > 0) {
       const versions = await this.registry.listVersions(this.modelName).catch(() => [] as number[]);
-      if (versions.length === 0) throw new UserError(`model '${this.modelName}' not found in registry ${this.registry.uri}`);
+      if (versions.length === 0) {
+        // Tell "no such registry" from "no such model" (checked only on this error path: it costs a round trip).
+        await this.registry.check();
+        throw new UserError(`model '${this.modelName}' not found in registry ${this.registry.uri}`);
+      }
       const known = Object.keys(aliases).sort();
       throw new UserError(
         `model '${this.modelName}' has no alias ${missing.map((a) => `'${a}'`).join(', ')} in ${this.registry.uri}; ` +
