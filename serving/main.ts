@@ -12,24 +12,24 @@ export async function runServe(raw: RawServeOptions): Promise<void> {
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
-      server.app.log.warn({ signal }, 'second signal: exiting now');
+      server.logger.warn({ signal }, 'second signal: exiting now');
       process.exit(130);
     }
     stopping = true;
-    server.app.log.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: draining requests and flushing the prediction log');
+    server.logger.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down: draining requests and flushing the prediction log');
     // Hard stop just inside the grace period, in case a dependency hangs.
     const hard = setTimeout(() => {
-      server.app.log.error('shutdown did not finish within the grace period; exiting');
+      server.logger.error('shutdown did not finish within the grace period; exiting');
       process.exit(1);
     }, config.shutdownGraceSeconds * 1000);
     hard.unref();
     server.close().then(
       () => {
-        server.app.log.info('stopped');
+        server.logger.info('stopped');
         process.exit(0);
       },
       (err: unknown) => {
-        server.app.log.error({ err }, 'shutdown failed');
+        server.logger.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
