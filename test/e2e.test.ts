@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -6,28 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAudit } from '../core/audit';
 import { ModelRegistry } from '../core/registry';
 import { FEATURES, MODEL_NAME } from '../core/schema';
-import { HAS_OWID, OWID_CSV, REPO_ROOT } from './support/paths';
+import { runMlops, spawnMlops } from './support/cli';
+import { HAS_OWID, OWID_CSV } from './support/paths';
 
 /** The data the loop trains on: the real OWID table when present (offline, via --data), else the synthetic one. */
 const DATA = HAS_OWID ? OWID_CSV : 'synthetic';
-const TSX = path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-const CLI = path.join(REPO_ROOT, 'jobs', 'cli.ts');
-
-function start(args: string[]) {
-  return spawn(process.execPath, [TSX, CLI, 'start', ...args], { cwd: REPO_ROOT, env: { ...process.env, MLOPS_DATA_URL: 'http://127.0.0.1:9/unreachable.csv' }, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function runToEnd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = start(args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const OFFLINE = { MLOPS_DATA_URL: 'http://127.0.0.1:9/unreachable.csv' };
+const start = (args: string[]) => spawnMlops(['start', ...args], OFFLINE);
+const runToEnd = (args: string[]) => runMlops(['start', ...args], OFFLINE);
 
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -7,30 +6,10 @@ import { ModelRegistry } from '../core/registry';
 import { readOnnxMetadata } from '../core/model/onnx';
 import { FEATURES, MODEL_NAME } from '../core/schema';
 import { azuriteEnv, createTestContainer, type TestContainer } from './support/blob';
-import { HAS_OWID, OWID_CSV, REPO_ROOT } from './support/paths';
+import { runMlops } from './support/cli';
+import { HAS_OWID, OWID_CSV } from './support/paths';
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-/** Runs the real CLI (`tsx jobs/cli.ts …`) as a child process, as `npm run mlops --` does. */
-function mlops(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(REPO_ROOT, 'jobs', 'cli.ts'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let dir: string;
 beforeAll(async () => {
@@ -43,7 +22,7 @@ afterAll(async () => {
 describe('mlops train (CLI)', () => {
   it('trains on the synthetic table, prints one JSON object, registers a complete version and moves the alias', async () => {
     const registry = path.join(dir, 'registry-synthetic');
-    const run = await mlops(['train', '--data', 'synthetic', '--registry', registry, '--alias', 'champion', '--n-estimators', '40', '--tag', 'owner=tests', '--json']);
+    const run = await runMlops(['train', '--data', 'synthetic', '--registry', registry, '--alias', 'champion', '--n-estimators', '40', '--tag', 'owner=tests', '--json']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n');
@@ -69,7 +48,7 @@ describe('mlops train (CLI)', () => {
   });
 
   it('prints human output without --json', async () => {
-    const run = await mlops(['train', '--data', 'synthetic', '--registry', path.join(dir, 'registry-human'), '--n-estimators', '10']);
+    const run = await runMlops(['train', '--data', 'synthetic', '--registry', path.join(dir, 'registry-human'), '--n-estimators', '10']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/registered renewable_energy_predictor version 1 .*\[SYNTHETIC DATA\]/);
     expect(run.stdout).toMatch(/random_holdout\s+R² 0\.\d{4}/);
@@ -83,7 +62,7 @@ describe('mlops train (CLI)', () => {
   ])('fails with one readable line and exit 2 on %s, leaving the registry empty', async (_name, args, pattern) => {
     const registry = path.join(dir, `registry-bad-${Math.random().toString(36).slice(2)}`);
     const withRegistry = args.includes('--registry') ? args : [...args, '--registry', registry];
-    const run = await mlops(['train', ...withRegistry]);
+    const run = await runMlops(['train', ...withRegistry]);
     expect(run.code).toBe(2);
     const errLines = run.stderr.trim().split('\n');
     expect(errLines).toHaveLength(1);
@@ -93,7 +72,7 @@ describe('mlops train (CLI)', () => {
   });
 
   it('fails clearly on an unreachable Azure registry', async () => {
-    const run = await mlops(['train', '--data', 'synthetic', '--registry', 'http://127.0.0.1:9/devstoreaccount1/models', '--json'], azuriteEnv());
+    const run = await runMlops(['train', '--data', 'synthetic', '--registry', 'http://127.0.0.1:9/devstoreaccount1/models', '--json'], azuriteEnv());
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/127\.0\.0\.1:9/);
@@ -111,7 +90,7 @@ describe('mlops train against Azure Blob (Azurite)', () => {
   });
 
   it('registers into a blob container', async () => {
-    const run = await mlops(['train', '--data', 'synthetic', '--registry', container.uri, '--alias', 'champion', '--n-estimators', '20', '--json'], azuriteEnv());
+    const run = await runMlops(['train', '--data', 'synthetic', '--registry', container.uri, '--alias', 'champion', '--n-estimators', '20', '--json'], azuriteEnv());
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ version: 1, alias: 'champion' });
@@ -123,7 +102,7 @@ describe('mlops train against Azure Blob (Azurite)', () => {
 
 describe.skipIf(!HAS_OWID)('mlops train on the real OWID table', () => {
   it('reaches R² ≥ 0.96 on the seeded 80/20 split and counts the excluded rows', async () => {
-    const run = await mlops(['train', '--data', OWID_CSV, '--registry', path.join(dir, 'registry-owid'), '--json']);
+    const run = await runMlops(['train', '--data', OWID_CSV, '--registry', path.join(dir, 'registry-owid'), '--json']);
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result.data).toMatchObject({ rows: 13255, usedRows: 4287, trainRows: 3430, testRows: 857 });
