@@ -16,8 +16,9 @@ const SKIPPED_DIRECTORIES = new Set(['node_modules', 'dist', '__snapshots__', '.
 
 /** Sources hashed into each image tag; shared code and the lock file affect both. */
 export const IMAGE_SOURCES = {
-  serving: ['serving', 'core', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', '.dockerignore'],
-  jobs: ['jobs', 'core', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', '.dockerignore'],
+  // Both images compile core/, serving/, jobs/ and the stack-settings schema (the CLI entry is jobs/cli.ts).
+  serving: ['serving', 'jobs', 'core', 'infra/settings.ts', 'infra/cron.ts', 'package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'tsconfig.build.json'],
+  jobs: ['jobs', 'serving', 'core', 'infra/settings.ts', 'infra/cron.ts', 'package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'tsconfig.build.json'],
 } as const;
 export type ImageName = keyof typeof IMAGE_SOURCES;
 
