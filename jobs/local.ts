@@ -251,8 +251,8 @@ export interface LoopSummary {
   paths: LocalLayout;
 }
 
-async function postRows(endpoint: string, rows: number[][], requestId: string): Promise<string | null> {
-  const res = await fetch(`${endpoint}/invocations`, {
+async function postRows(endpoint: string, rows: number[][], requestId: string, route = '/invocations'): Promise<string | null> {
+  const res = await fetch(`${endpoint}${route}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-client-request-id': requestId },
     body: JSON.stringify({ dataframe_split: { columns: FEATURES, data: rows } }),
@@ -303,7 +303,9 @@ export async function runOnce(options: LocalOptions): Promise<LoopSummary> {
     }
     options.say(`sent ${rows.length} rows in ${requests} requests: ${Object.entries(served).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     await server.log?.flush();
-    const servedBefore = await postRows(endpoint, rows.slice(0, 1), `local-${options.seed}-probe-before`);
+    // Probes go to the champion route itself, so the canary split cannot pick the answer.
+    const probe = (id: string) => postRows(endpoint, rows.slice(0, 1), `local-${options.seed}-${id}`, '/served-models/champion/invocations');
+    const servedBefore = await probe('probe-before');
     await server.log?.flush();
 
     const trafficCsv = path.join(layout.data, 'traffic.csv');
@@ -336,7 +338,7 @@ export async function runOnce(options: LocalOptions): Promise<LoopSummary> {
       options.say(`promote: ${p.decision}${p.reasons.length ? ` (${p.reasons.join('; ')})` : ''}`);
       if (p.promoted) {
         await server.pool.reload();
-        servedAfter = await postRows(endpoint, rows.slice(0, 1), `local-${options.seed}-probe-after`);
+        servedAfter = await probe('probe-after');
         options.say(`the endpoint now serves ${servedAfter} (was ${servedBefore})`);
       }
     }
