@@ -7,32 +7,13 @@ import { ModelRegistry } from '../core/registry';
 import { MODEL_NAME } from '../core/schema';
 import { syntheticCsv } from '../core/synthetic';
 import { createTestContainer, type TestContainer } from '../test/support/blob';
+import { sampleDecision } from '../test/support/decisions';
 import { runRetrain } from './retrain';
 import { runTrain } from './train';
 
 const params = { nEstimators: 15 };
 
-function decision(overrides: Partial<MonitorDecision> = {}): MonitorDecision {
-  return {
-    kind: 'monitor_decision',
-    schema_version: 1,
-    created_at: '2025-03-01T06:00:00.000Z',
-    model: MODEL_NAME,
-    alias: 'champion',
-    model_version: 1,
-    window: { from: '2025-02-22T00:00:00.000Z', to: '2025-03-01T00:00:00.000Z' },
-    status: 'drift',
-    should_retrain: true,
-    drift_count: 2,
-    drift_features: ['gdp', 'population'],
-    drift_share: 2 / 6,
-    retrain_share_threshold: 0.3,
-    rows: 5000,
-    report_uri: null,
-    reasons: ['2 of 6 features drifted'],
-    ...overrides,
-  };
-}
+const decision = (overrides: Partial<MonitorDecision> = {}): MonitorDecision => sampleDecision({ model: MODEL_NAME, model_version: 1, ...overrides });
 
 let dir: string;
 let data: string;
