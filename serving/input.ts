@@ -31,6 +31,9 @@ const SUPPORTED_TYPES = "Types: ['text/csv', 'application/json']";
  * parameter is allowed. Anything else is MLflow's plain-text 415.
  */
 export function contentKind(header: string | undefined): BodyKind {
+  // The common exact headers first: same answer as the general parse below, without splitting.
+  if (header === 'application/json') return 'json';
+  if (header === 'text/csv') return 'csv';
   const parts = (header ?? '').split(';').map((p) => p.trim());
   const mime = (parts[0] ?? '').toLowerCase();
   let kind: BodyKind;

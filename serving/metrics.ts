@@ -19,10 +19,9 @@ export class ServerMetrics {
   readonly logSpilled: Counter;
   readonly servedModel: Gauge<'alias' | 'version'>;
   readonly reloads: Counter<'alias' | 'outcome'>;
-  /** Label children cached by key: looking them up per request is measurable on the hot path. */
-  private readonly requestChildren = new Map<string, { inc(): void }>();
-  private readonly durationChildren = new Map<string, { observe(v: number): void }>();
-  private readonly scoredChildren = new Map<string, { inc(n: number): void }>();
+  /** Label children cached per route → alias (→ status): prom-client hashes labels on every lookup. */
+  private readonly routeHandles = new Map<string, Map<string, RequestMetrics>>();
+  private readonly scoredHandles = new Map<string, Map<number, { inc(n: number): void }[]>>();
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -74,34 +73,53 @@ export class ServerMetrics {
   }
 
   request(route: string, alias: string, status: number, seconds: number): void {
-    const key = `${route}\u0001${alias}\u0001${status}`;
-    let counter = this.requestChildren.get(key);
-    if (!counter) {
-      counter = this.requests.labels(route, alias, String(status));
-      this.requestChildren.set(key, counter);
-    }
-    counter.inc();
-    const dkey = `${route}\u0001${alias}`;
-    let hist = this.durationChildren.get(dkey);
-    if (!hist) {
-      hist = this.duration.labels(route, alias);
-      this.durationChildren.set(dkey, hist);
-    }
-    hist.observe(seconds);
+    this.forRoute(route, alias).observe(status, seconds);
+  }
+
+  /** The request metrics of one route and alias, created once and reused (cheap on the hot path). */
+  forRoute(route: string, alias: string): RequestMetrics {
+    let byAlias = this.routeHandles.get(route);
+    if (!byAlias) this.routeHandles.set(route, (byAlias = new Map()));
+    let handle = byAlias.get(alias);
+    if (!handle) byAlias.set(alias, (handle = new RequestMetrics(this.requests, this.duration, route, alias)));
+    return handle;
   }
 
   scored(alias: string, version: number, shadow: boolean, rows: number): void {
-    const key = `${alias}\u0001${version}\u0001${shadow}`;
-    let counter = this.scoredChildren.get(key);
-    if (!counter) {
-      counter = this.rowsScored.labels(alias, String(version), String(shadow));
-      this.scoredChildren.set(key, counter);
+    let byVersion = this.scoredHandles.get(alias);
+    if (!byVersion) this.scoredHandles.set(alias, (byVersion = new Map()));
+    let pair = byVersion.get(version);
+    if (!pair) {
+      pair = [this.rowsScored.labels(alias, String(version), 'false'), this.rowsScored.labels(alias, String(version), 'true')];
+      byVersion.set(version, pair);
     }
-    counter.inc(rows);
+    pair[shadow ? 1 : 0]!.inc(rows);
   }
 
   setServed(alias: string, version: number, previous: number | null): void {
     if (previous !== null && previous !== version) this.servedModel.remove(alias, String(previous));
     this.servedModel.set({ alias, version: String(version) }, 1);
+  }
+}
+
+/** `mlops_requests_total` by status and `mlops_request_duration_seconds` for one route and alias. */
+export class RequestMetrics {
+  private readonly byStatus = new Map<number, { inc(): void }>();
+  private readonly histogram: { observe(v: number): void };
+
+  constructor(
+    private readonly requests: Counter<'route' | 'alias' | 'status'>,
+    duration: Histogram<'route' | 'alias'>,
+    private readonly route: string,
+    private readonly alias: string,
+  ) {
+    this.histogram = duration.labels(route, alias);
+  }
+
+  observe(status: number, seconds: number): void {
+    let counter = this.byStatus.get(status);
+    if (!counter) this.byStatus.set(status, (counter = this.requests.labels(this.route, this.alias, String(status))));
+    counter.inc();
+    this.histogram.observe(seconds);
   }
 }

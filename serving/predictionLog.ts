@@ -115,13 +115,21 @@ export class PredictionLog {
 
   /** Queues one record; never blocks and never throws. */
   add(record: PredictionLogRecord): void {
+    // Serializing here spreads the cost evenly over requests instead of stalling the event loop at each flush.
+    this.addLine(JSON.stringify(record), record.timestamp.slice(0, 10));
+  }
+
+  /**
+   * Queues one record already serialized as a JSON line (no trailing newline), exactly as `add` would have written
+   * it, with its UTC date (`YYYY-MM-DD`, the partition). The scoring hot path builds lines itself; never throws.
+   */
+  addLine(line: string, date: string): void {
     if (this.closed) {
       this.metrics.logDropped.inc();
       return;
     }
-    // Serializing here spreads the cost evenly over requests instead of stalling the event loop at each flush.
-    this.queue.push(JSON.stringify(record));
-    this.dates.push(record.timestamp.slice(0, 10));
+    this.queue.push(line);
+    this.dates.push(date);
     const n = this.queue.length;
     if (n >= this.batchRecords) {
       if (n + this.inFlightRecords >= this.maxQueueRecords && this.writer !== null) this.spillQueue();

@@ -9,7 +9,6 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import http from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { PredictionLogRecord } from '../core/logRecord';
 import { ModelRegistry } from '../core/registry';
 import { AzureBlobStorage, isRemoteUri, openStorage, type Storage } from '../core/storage';
 import { ApiKeys, RateLimiter } from './auth';
@@ -70,6 +69,8 @@ export class ScoringServer {
   private readonly limiter: RateLimiter | null;
   private readonly shadowTasks = new Set<Promise<void>>();
   private draining = false;
+  /** `JSON.stringify(config.model)`, for the log lines built on the hot path. */
+  private readonly modelNameJson: string;
   private closing: Promise<void> | null = null;
 
   constructor(
@@ -77,6 +78,7 @@ export class ScoringServer {
     options: ScoringServerOptions = {},
   ) {
     this.metrics = new ServerMetrics({ defaultMetrics: options.defaultMetrics });
+    this.modelNameJson = JSON.stringify(config.model);
     this.router = new Router(config.routes);
     this.keys = new ApiKeys(config.apiKeys);
     this.limiter = config.rateLimitRps === null ? null : new RateLimiter(config.rateLimitRps, config.rateLimitBurst);
@@ -176,28 +178,32 @@ export class ScoringServer {
     const app = this.app;
     app.decorateRequest('ctx', null as unknown as ScoringContext);
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    const asString = (_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => done(null, body);
+    app.addContentTypeParser('*', { parseAs: 'string' }, asString);
+    // The same parser under the two supported types: fastify caches the lookup of a registered type, whereas the
+    // catch-all is re-resolved (a content-type parse) on every request. Every other type still reaches the catch-all.
+    app.addContentTypeParser(['application/json', 'text/csv'], { parseAs: 'string' }, asString);
 
     // No global hooks: every way out (handlers, not-found, error handler) calls `finish`, which sets x-request-id
     // and counts the request. Fastify runs hook-free routes measurably faster.
     app.get('/ping', (request, reply) => {
-      this.finish(request, reply, 200);
+      this.finish(request, reply, 200, '', '/ping');
       reply.type('application/json').send('\n');
     });
     app.get('/health', (request, reply) => {
       const ready = this.pool.ready && !this.draining;
-      this.finish(request, reply, ready ? 200 : 503);
+      this.finish(request, reply, ready ? 200 : 503, '', '/health');
       reply
         .code(ready ? 200 : 503)
         .type('application/json')
         .send(JSON.stringify({ status: ready ? 'ok' : this.draining ? 'draining' : 'loading', model: this.config.model, served: this.pool.versions() }));
     });
     app.get('/version', (request, reply) => {
-      this.finish(request, reply, 200);
+      this.finish(request, reply, 200, '', '/version');
       reply.type('text/plain; charset=utf-8').send(packageVersion());
     });
     app.get('/metrics', async (request, reply) => {
-      this.finish(request, reply, 200);
+      this.finish(request, reply, 200, '', '/metrics');
       reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
 
@@ -230,11 +236,11 @@ export class ScoringServer {
     };
 
     const routeOptions = this.keys.enabled || this.limiter ? { onRequest: guard } : {};
-    app.post(INVOCATIONS, routeOptions, (request, reply) => this.score(request, reply, null));
-    app.post<{ Params: { name: string } }>(SERVED_MODEL, routeOptions, (request, reply) => this.score(request, reply, request.params.name));
+    app.post(INVOCATIONS, routeOptions, (request, reply) => this.score(request, reply, null, INVOCATIONS));
+    app.post<{ Params: { name: string } }>(SERVED_MODEL, routeOptions, (request, reply) => this.score(request, reply, request.params.name, SERVED_MODEL));
 
     app.setNotFoundHandler((request, reply) => {
-      this.finish(request, reply, 404);
+      this.finish(request, reply, 404, '', routeOf(request));
       reply
         .code(404)
         .type('application/json')
@@ -247,7 +253,7 @@ export class ScoringServer {
         this.logger.error({ err, requestId: request.id }, 'request failed');
       }
       const ctx = contextOf(request, reply);
-      this.finish(request, reply, failure.status, ctx.alias ?? '');
+      this.finish(request, reply, failure.status, ctx.alias ?? '', routeOf(request));
       if (isScoringRoute(request)) this.logError(request, failure.status, failure.errorCode, elapsedMs(request));
       if (failure instanceof PlainTextError) {
         reply.code(failure.status).type('text/plain; charset=utf-8').send(failure.message);
@@ -258,12 +264,12 @@ export class ScoringServer {
   }
 
   /** Response bookkeeping shared by every route: the x-request-id header and the request metrics. */
-  private finish(request: FastifyRequest, reply: FastifyReply, status: number, alias = ''): void {
+  private finish(request: FastifyRequest, reply: FastifyReply, status: number, alias: string, route: string): void {
     reply.header('x-request-id', request.id);
-    this.metrics.request(request.routeOptions.url ?? 'unmatched', alias, status, elapsedMs(request) / 1000);
+    this.metrics.forRoute(route, alias).observe(status, elapsedMs(request) / 1000);
   }
 
-  private async score(request: FastifyRequest, reply: FastifyReply, fixedAlias: string | null): Promise<void> {
+  private async score(request: FastifyRequest, reply: FastifyReply, fixedAlias: string | null, route: string): Promise<void> {
     const ctx = contextOf(request, reply);
     ctx.clientRequestId = headerClientId(request);
     const kind = contentKind(request.headers['content-type']);
@@ -297,8 +303,9 @@ export class ScoringServer {
     this.metrics.scored(model.alias, model.version, false, input.rows);
     const latencyMs = elapsedMs(request);
     if (this.log) this.logRows(ctx, model, input.values, predictions, false, latencyMs);
-    this.finish(request, reply, 200, model.alias);
-    reply.type('application/json').send(body);
+    this.finish(request, reply, 200, model.alias, route);
+    // The header fastify would produce from 'application/json' (it appends the charset), without its per-reply rewrite.
+    reply.type('application/json; charset=utf-8').send(body);
 
     const shadowAlias = this.config.shadow;
     if (shadowAlias !== null && input.rows > 0) {
@@ -323,33 +330,26 @@ export class ScoringServer {
     }
   }
 
+  /**
+   * One prediction record per row, serialized here as the JSON line `JSON.stringify(record)` gives for a
+   * `PredictionLogRecord` (same keys in the same order, same number formatting): the parts shared by the rows of a
+   * request are built once. Feature values are finite by validation; non-finite predictions are written as null.
+   */
   private logRows(ctx: ScoringContext, model: ServedModel, v: Float64Array, predictions: Float32Array, shadow: boolean, latencyMs: number): void {
     const log = this.log!;
-    const timestamp = ctx.receivedAt;
+    const date = ctx.receivedAt.slice(0, 10);
+    const head =
+      `{"record_type":"prediction","timestamp":${JSON.stringify(ctx.receivedAt)},"request_id":${JSON.stringify(ctx.requestId)},` +
+      `"client_request_id":${ctx.clientRequestId === null ? 'null' : JSON.stringify(ctx.clientRequestId)},"row_index":`;
+    const mid = `,"model_name":${this.modelNameJson},"alias":${JSON.stringify(model.alias)},"model_version":${JSON.stringify(model.version)},"shadow":${shadow},"year":`;
+    const tail = `,"latency_ms":${round3(latencyMs)},"status_code":200,"error_code":null}`;
     for (let i = 0, o = 0; i < predictions.length; i++, o += 6) {
       const p = predictions[i]!;
-      const record: PredictionLogRecord = {
-        record_type: 'prediction',
-        timestamp,
-        request_id: ctx.requestId,
-        client_request_id: ctx.clientRequestId,
-        row_index: i,
-        model_name: this.config.model,
-        alias: model.alias,
-        model_version: model.version,
-        shadow,
-        year: v[o]!,
-        population: v[o + 1]!,
-        gdp: v[o + 2]!,
-        primary_energy_consumption: v[o + 3]!,
-        fossil_fuel_consumption: v[o + 4]!,
-        renewables_consumption: v[o + 5]!,
-        prediction: Number.isFinite(p) ? p : null,
-        latency_ms: round3(latencyMs),
-        status_code: 200,
-        error_code: null,
-      };
-      log.add(record);
+      log.addLine(
+        `${head}${i}${mid}${v[o]!},"population":${v[o + 1]!},"gdp":${v[o + 2]!},"primary_energy_consumption":${v[o + 3]!},` +
+          `"fossil_fuel_consumption":${v[o + 4]!},"renewables_consumption":${v[o + 5]!},"prediction":${Number.isFinite(p) ? p : 'null'}${tail}`,
+        date,
+      );
     }
   }
 
@@ -393,6 +393,11 @@ function contextOf(request: FastifyRequest, reply: FastifyReply): ScoringContext
     };
   }
   return request.ctx;
+}
+
+/** The route pattern of a request for metrics (error paths; handlers name their route directly). */
+function routeOf(request: FastifyRequest): string {
+  return request.routeOptions.url ?? 'unmatched';
 }
 
 function isScoringRoute(request: FastifyRequest): boolean {
