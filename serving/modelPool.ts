@@ -15,6 +15,13 @@ import { N_FEATURES } from '../core/schema';
 import type { ServerMetrics } from './metrics';
 import type { LogSink } from './predictionLog';
 
+/**
+ * Event-loop turns a coalesced run waits for: with 2, requests read in the next poll phase join the batch. A run
+ * costs far more in the server (cold caches) than its per-row share, so fewer, larger runs mean less CPU per request
+ * (measured ~15 % at 5,000 req/s); the extra turn adds microseconds of latency when the server is not busy.
+ */
+const COALESCE_TURNS = 2;
+
 /** Rows per coalesced ONNX run at most; bigger requests run on their own. */
 const MAX_BATCH_ROWS = 1024;
 
@@ -52,10 +59,16 @@ class VersionHandle {
       this.pendingRows += rows;
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(this.coalesce, COALESCE_TURNS - 1);
       }
     });
   }
+
+  /** Waits `turnsLeft` more event-loop turns (check phases), then runs what has been coalesced. */
+  private readonly coalesce = (turnsLeft: number): void => {
+    if (turnsLeft > 0) setImmediate(this.coalesce, turnsLeft - 1);
+    else this.flush();
+  };
 
   private flush(): void {
     this.scheduled = false;
