@@ -89,10 +89,11 @@ function logColumns(withClientIds: boolean): Record<string, string> {
     latency_ms: 'DOUBLE',
     status_code: 'INTEGER',
     error_code: 'VARCHAR',
+    // Row 0 (or the error record) stands for its request in the service checks.
+    row_index: 'INTEGER',
   };
   if (withClientIds) {
     columns.client_request_id = 'VARCHAR';
-    columns.row_index = 'INTEGER';
     columns.timestamp = 'VARCHAR';
   }
   for (const f of FEATURES) columns[f] = 'DOUBLE';

@@ -83,15 +83,16 @@ const num = (v: unknown): number | null => (v === null || v === undefined || !Nu
 
 /** Computes the service checks from the `logs` table (see logs.ts). */
 export async function serviceChecks(conn: DuckDBConnection, sla: SlaOptions): Promise<ServiceChecks> {
-  // One row per request and route: the shadow copy of a request is its own row.
+  // One row per request and route (the shadow copy of a request is its own row). The server writes rows 0..n-1
+  // of a scored request, all with the same whole-request latency, or one error record: so row 0 or the error record
+  // *is* the request, and a filter replaces a hash aggregation over a million request ids.
   await conn.run(`
     CREATE TEMP TABLE requests AS
-    SELECT request_id, coalesce(shadow, false) AS shadow, any_value(alias) AS alias, any_value(model_version) AS model_version,
-           min(day) AS day, max(latency_ms) AS latency_ms, bool_or(record_type = 'error') AS is_error,
-           max(status_code) FILTER (WHERE record_type = 'error') AS status_code,
-           any_value(error_code) FILTER (WHERE record_type = 'error') AS error_code,
-           count(*) FILTER (WHERE record_type = 'prediction') AS rows
-    FROM logs GROUP BY request_id, coalesce(shadow, false)`);
+    SELECT request_id, coalesce(shadow, false) AS shadow, alias, model_version, day, latency_ms,
+           record_type = 'error' AS is_error,
+           CASE WHEN record_type = 'error' THEN status_code END AS status_code,
+           CASE WHEN record_type = 'error' THEN error_code END AS error_code
+    FROM logs WHERE record_type = 'error' OR row_index = 0`);
 
   const [totals] = await queryRows<{ requests: number; errors: number; p50: number | null; p95: number | null; p99: number | null; mean: number | null; max: number | null }>(
     conn,
@@ -163,7 +164,7 @@ export async function serviceChecks(conn: DuckDBConnection, sla: SlaOptions): Pr
   const daily = await queryRows<DailyCount>(
     conn,
     `SELECT day,
-            count(DISTINCT request_id) FILTER (WHERE NOT coalesce(shadow, false))::DOUBLE AS requests,
+            count(*) FILTER (WHERE (record_type = 'error' OR row_index = 0) AND NOT coalesce(shadow, false))::DOUBLE AS requests,
             count(*) FILTER (WHERE record_type = 'prediction' AND NOT coalesce(shadow, false))::DOUBLE AS prediction_rows,
             count(*) FILTER (WHERE record_type = 'prediction' AND coalesce(shadow, false))::DOUBLE AS shadow_rows,
             count(*) FILTER (WHERE record_type = 'error')::DOUBLE AS error_requests
