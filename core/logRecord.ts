@@ -35,3 +35,30 @@ export const PREDICTIONS_PREFIX = 'predictions';
 export function partitionPrefix(timestamp: Date): string {
   return `${PREDICTIONS_PREFIX}/date=${timestamp.toISOString().slice(0, 10)}/`;
 }
+
+/** The record of a failed request: no row, no features, no prediction. */
+export function errorLogRecord(fields: {
+  timestamp: string;
+  request_id: string;
+  client_request_id: string | null;
+  model_name: string;
+  alias: string | null;
+  model_version: number | null;
+  latency_ms: number;
+  status_code: number;
+  error_code: string;
+}): PredictionLogRecord {
+  return {
+    record_type: 'error',
+    row_index: null,
+    shadow: false,
+    year: null,
+    population: null,
+    gdp: null,
+    primary_energy_consumption: null,
+    fossil_fuel_consumption: null,
+    renewables_consumption: null,
+    prediction: null,
+    ...fields,
+  };
+}

@@ -9,6 +9,7 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import http from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { errorLogRecord } from '../core/logRecord';
 import { ModelRegistry } from '../core/registry';
 import { AzureBlobStorage, isRemoteUri, openStorage, type Storage } from '../core/storage';
 import { ApiKeys, RateLimiter } from './auth';
@@ -357,27 +358,19 @@ export class ScoringServer {
     if (!this.log) return;
     const ctx = request.ctx;
     ctx.clientRequestId ??= headerClientId(request);
-    this.log.add({
-      record_type: 'error',
-      timestamp: ctx.receivedAt,
-      request_id: ctx.requestId,
-      client_request_id: ctx.clientRequestId,
-      row_index: null,
-      model_name: this.config.model,
-      alias: ctx.alias,
-      model_version: ctx.version,
-      shadow: false,
-      year: null,
-      population: null,
-      gdp: null,
-      primary_energy_consumption: null,
-      fossil_fuel_consumption: null,
-      renewables_consumption: null,
-      prediction: null,
-      latency_ms: round3(latencyMs),
-      status_code: status,
-      error_code: errorCode,
-    });
+    this.log.add(
+      errorLogRecord({
+        timestamp: ctx.receivedAt,
+        request_id: ctx.requestId,
+        client_request_id: ctx.clientRequestId,
+        model_name: this.config.model,
+        alias: ctx.alias,
+        model_version: ctx.version,
+        latency_ms: round3(latencyMs),
+        status_code: status,
+        error_code: errorCode,
+      }),
+    );
   }
 }
 

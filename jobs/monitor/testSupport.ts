@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { PredictionLogRecord } from '../../core/logRecord';
-import { partitionPrefix } from '../../core/logRecord';
+import { errorLogRecord, partitionPrefix } from '../../core/logRecord';
 import type { ReferenceProfile } from '../../core/profile';
 import { createRng, type Rng } from '../../core/random';
 import { FEATURES, N_FEATURES, type Feature } from '../../core/schema';
@@ -145,27 +145,19 @@ export async function generateLogRecords(s: LogScenario): Promise<PredictionLogR
     }
     const errors = Math.round((s.errorRate ?? 0) * requests);
     for (let e = 0; e < errors; e++) {
-      records.push({
-        record_type: 'error',
-        timestamp: new Date(dayStart + Math.floor(((e + 0.5) / errors) * 86_400_000)).toISOString(),
-        request_id: randomBytes(8).toString('hex'),
-        client_request_id: null,
-        row_index: null,
-        model_name: s.model,
-        alias: null,
-        model_version: null,
-        shadow: false,
-        year: null,
-        population: null,
-        gdp: null,
-        primary_energy_consumption: null,
-        fossil_fuel_consumption: null,
-        renewables_consumption: null,
-        prediction: null,
-        latency_ms: round3(latency(rng) / 4),
-        status_code: 400,
-        error_code: 'BAD_REQUEST',
-      });
+      records.push(
+        errorLogRecord({
+          timestamp: new Date(dayStart + Math.floor(((e + 0.5) / errors) * 86_400_000)).toISOString(),
+          request_id: randomBytes(8).toString('hex'),
+          client_request_id: null,
+          model_name: s.model,
+          alias: null,
+          model_version: null,
+          latency_ms: round3(latency(rng) / 4),
+          status_code: 400,
+          error_code: 'BAD_REQUEST',
+        }),
+      );
     }
   }
   return records;
