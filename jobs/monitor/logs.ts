@@ -126,7 +126,11 @@ export async function loadLogs(conn: DuckDBConnection, staged: StagedLogs, model
   return Number(count.getRowObjectsJS()[0]?.n ?? 0);
 }
 
-/** The production sample: one column per feature and the prediction, nulls as NaN. */
+/**
+ * The production sample: one column per feature and the prediction, nulls as NaN. Each column is sorted on its own
+ * (ascending, nulls last) — the statistics are per column, and DuckDB sorts on every core while JavaScript would
+ * sort on one; the drift statistics then skip their own sort. Rows are therefore not aligned across columns.
+ */
 export interface ProductionSample {
   rows: number;
   features: Float64Array[];
@@ -138,34 +142,32 @@ export function productionFilter(version: number): string {
   return `record_type = 'prediction' AND NOT coalesce(shadow, false) AND model_version = ${Math.trunc(version)}`;
 }
 
-/** Streams the production rows of `version` into typed arrays (no per-row objects). */
+/** Streams the production rows of `version` into typed arrays (no per-row objects), each column sorted. */
 export async function readProductionSample(conn: DuckDBConnection, version: number): Promise<ProductionSample> {
   const where = productionFilter(version);
   const countReader = await conn.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM logs WHERE ${where}`);
   const rows = Number(countReader.getRowObjectsJS()[0]?.n ?? 0);
-  const features = Array.from({ length: N_FEATURES }, () => new Float64Array(rows));
-  const prediction = new Float64Array(rows);
-  const targets = [...features, prediction];
-  const select = [...FEATURES.map((f) => `"${f}"`), 'prediction'].join(', ');
-  const result = await conn.stream(`SELECT ${select} FROM logs WHERE ${where}`);
-  let offset = 0;
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (chunk === null || chunk.rowCount === 0) break;
-    const n = chunk.rowCount;
-    if (offset + n > rows) throw new Error(`the logs changed while reading (more than ${rows} production rows)`);
-    for (let c = 0; c < targets.length; c++) {
-      const vector = chunk.getColumnVector(c);
-      const out = targets[c]!;
+  const columns = [...FEATURES, 'prediction'];
+  const targets = columns.map(() => new Float64Array(rows));
+  for (let c = 0; c < columns.length; c++) {
+    const out = targets[c]!;
+    const result = await conn.stream(`SELECT "${columns[c]}" FROM logs WHERE ${where} ORDER BY 1 ASC NULLS LAST`);
+    let offset = 0;
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (chunk === null || chunk.rowCount === 0) break;
+      const n = chunk.rowCount;
+      if (offset + n > rows) throw new Error(`the logs changed while reading (more than ${rows} production rows)`);
+      const vector = chunk.getColumnVector(0);
       for (let r = 0; r < n; r++) {
         const v = vector.getItem(r) as number | null;
         out[offset + r] = v === null ? NaN : v;
       }
+      offset += n;
     }
-    offset += n;
+    if (offset !== rows) throw new Error(`expected ${rows} production rows of '${columns[c]}', read ${offset}`);
   }
-  if (offset !== rows) throw new Error(`expected ${rows} production rows, read ${offset}`);
-  return { rows, features, prediction };
+  return { rows, features: targets.slice(0, N_FEATURES), prediction: targets[N_FEATURES]! };
 }
 
 /** Runs a query and returns plain JS row objects (BIGINTs as numbers). */
