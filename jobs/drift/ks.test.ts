@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ks2samp, ksStatisticSorted, outerProbInsideMethod, probOutsideSquare } from './ks';
 import { linspace, normalSample, relErr, repeat } from './testSupport';
 
-// Vectors published with scipy's ks_2samp tests (see /work/shared/REFERENCE.md, "Drift statistics").
+// Vectors published with scipy's ks_2samp tests (scipy/stats/tests/test_stats.py, TestKSTwoSamples).
 // `exact` is the probability recomputed here with exact big-integer lattice-path counting (Python
 // fractions): scipy's published values for the 100-vs-110 cases differ from it by ~1e-13 relative.
 const tiesA = [...repeat(2, 3), ...repeat(3, 4), ...repeat(5, 5), ...repeat(6, 4)];
