@@ -2,10 +2,11 @@
  * Batch scoring: `mlops score` reads a CSV or Parquet table, scores every row with a registered model version and
  * writes one Parquet file per run date, plus the rows that could not be scored (with the reason) beside it.
  *
- * Memory stays bounded on inputs larger than RAM: DuckDB streams the input (2,048-row vectors) under a
- * `memory_limit`, rows are scored with onnxruntime in batches of `batchSize`, and the scored rows go back into a
- * disk-backed DuckDB database in a scratch directory (`temp_directory` for spills too) from which the Parquet files
- * are written. JavaScript only ever holds one batch.
+ * Memory stays bounded on inputs larger than RAM: DuckDB stages the parsed input in a disk-backed database in a
+ * scratch directory under a `memory_limit` (`temp_directory` for spills too), JavaScript streams only the row
+ * numbers and features of scorable rows (2,048-row vectors), scores them with onnxruntime in batches of `batchSize`
+ * and writes back (row number, prediction); DuckDB then joins and writes the Parquet files. JavaScript only ever
+ * holds one batch, and kept columns and rejects never pass through it.
  *
  * Idempotent per date: each output file is written to a temporary name and renamed over `part-0.parquet`
  * (local), or uploaded as one blob put (Azure: a block blob becomes visible only when committed). A re-run of a date
@@ -16,7 +17,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { DuckDBConnection, DuckDBDataChunk, DuckDBType } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../core/duckdb';
 import { NotFoundError, UserError } from '../core/errors';
 import { readOnnxMetadata } from '../core/model/onnx';
@@ -29,6 +30,8 @@ import { openStorageForObject } from '../core/storage/objectUri';
 import { PolicyFailure } from './cliSupport';
 
 export const DEFAULT_BATCH_SIZE = 65_536;
+/** DuckDB's vector size: the most rows one data chunk holds. */
+const CHUNK_ROWS = 2048;
 export const DEFAULT_MAX_REJECT_SHARE = 0.05;
 export const DEFAULT_MEMORY_LIMIT = '1GB';
 /** Identifier columns carried into the outputs when the input has them (OWID names). */
@@ -143,7 +146,7 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`batch size must be a positive integer, got ${batchSize}`);
   const tSetup = performance.now();
-  const { DuckDBInstance, DuckDBDataChunk: Chunk } = await import('@duckdb/node-api');
+  const { DuckDBInstance, DuckDBDataChunk: Chunk, BIGINT, DOUBLE } = await import('@duckdb/node-api');
   const dbFile = path.join(options.workDir, 'score.duckdb');
   const config: Record<string, string> = {
     memory_limit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
@@ -179,106 +182,74 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
 
     const keepSel = keep.map(quoteIdent);
     const featureSel = FEATURES.map((f) => quoteIdent(f));
-    await writer.run(`CREATE TABLE scored AS SELECT ${[...keepSel, ...featureSel].join(', ')}, CAST(NULL AS DOUBLE) AS prediction FROM (${parsed}) LIMIT 0`);
-    await writer.run(`CREATE TABLE rejects AS SELECT ${[...keepSel, ...featureSel].join(', ')}, reason, raw_value FROM (${parsed}) LIMIT 0`);
-    const scoredAppender = await writer.createAppender('scored');
-    const rejectsAppender = await writer.createAppender('rejects');
+    // The parsed input is staged once in the disk-backed database with a row number; JavaScript then reads only the
+    // row numbers and features of scorable rows and writes back (row number, prediction). Kept columns, rejects and
+    // the final Parquet files never pass through JavaScript: DuckDB joins and writes them.
+    await writer.run(`CREATE TABLE staged AS SELECT row_number() OVER () AS seq, * FROM (${parsed})`);
+    await writer.run('CREATE TABLE predictions (seq BIGINT, prediction DOUBLE)');
+    const appender = await writer.createAppender('predictions');
 
     const t0 = performance.now();
-    const stream = await reader.stream(parsed);
-    const streamTypes: DuckDBType[] = stream.columnTypes();
-    const k = keep.length;
-    const reasonCol = k + N_FEATURES;
-    const scoredTypes = [...streamTypes.slice(0, k + N_FEATURES), streamTypes[k]!];
-    const rejectTypes = streamTypes;
-    const rejectReasons = new Map<string, number>();
-
+    const stream = await reader.stream(`SELECT seq, ${featureSel.join(', ')} FROM staged WHERE reason IS NULL`);
     const batch = new Float32Array(batchSize * N_FEATURES);
-    let pending: { chunk: DuckDBDataChunk; valid: Uint16Array; count: number }[] = [];
+    const batchSeq = new BigInt64Array(batchSize);
     let inBatch = 0;
     let scored = 0;
-    let rejects = 0;
 
     const flush = async (): Promise<void> => {
       if (inBatch === 0) return;
       const predictions = await options.predictor.predict(batch.subarray(0, inBatch * N_FEATURES));
       if (predictions.length !== inBatch) throw new Error(`the model returned ${predictions.length} predictions for ${inBatch} rows`);
-      let p = 0;
-      for (const { chunk, valid, count } of pending) {
-        const out = Chunk.create(scoredTypes, count);
-        for (let c = 0; c < k + N_FEATURES; c++) {
-          const from = chunk.getColumnVector(c);
-          const to = out.getColumnVector(c);
-          for (let r = 0; r < count; r++) to.setItem(r, from.getItem(valid[r]!) as never);
-          to.flush();
+      for (let from = 0; from < inBatch; from += CHUNK_ROWS) {
+        const count = Math.min(CHUNK_ROWS, inBatch - from);
+        const out = Chunk.create([BIGINT, DOUBLE], count);
+        const seqOut = out.getColumnVector(0);
+        const predOut = out.getColumnVector(1);
+        for (let r = 0; r < count; r++) {
+          seqOut.setItem(r, batchSeq[from + r]! as never);
+          predOut.setItem(r, predictions[from + r]! as never);
         }
-        const target = out.getColumnVector(k + N_FEATURES);
-        for (let r = 0; r < count; r++) target.setItem(r, predictions[p++]! as never);
-        target.flush();
-        scoredAppender.appendDataChunk(out);
+        seqOut.flush();
+        predOut.flush();
+        appender.appendDataChunk(out);
       }
       scored += inBatch;
       inBatch = 0;
-      pending = [];
     };
 
     for (;;) {
       const chunk = await stream.fetchChunk();
       if (chunk === null || chunk.rowCount === 0) break;
       const n = chunk.rowCount;
-      const reasons = chunk.getColumnVector(reasonCol);
-      const features = FEATURES.map((_, j) => chunk.getColumnVector(k + j));
-      const rejected: number[] = [];
-      let start = 0;
-      while (start < n) {
-        // A chunk may straddle the batch boundary: take what fits, score, continue with the rest.
-        const valid = new Uint16Array(n - start);
-        let count = 0;
-        let r = start;
-        for (; r < n && inBatch < batchSize; r++) {
-          const reason = reasons.getItem(r) as string | null;
-          if (reason !== null) {
-            rejected.push(r);
-            continue;
-          }
-          const base = inBatch * N_FEATURES;
-          for (let j = 0; j < N_FEATURES; j++) batch[base + j] = features[j]!.getItem(r) as number;
-          valid[count++] = r;
-          inBatch++;
-        }
-        if (count > 0) pending.push({ chunk, valid, count });
-        start = r;
-        if (inBatch >= batchSize) await flush();
-      }
-      if (rejected.length > 0) {
-        const out = Chunk.create(rejectTypes, rejected.length);
-        for (let c = 0; c < rejectTypes.length; c++) {
-          const from = chunk.getColumnVector(c);
-          const to = out.getColumnVector(c);
-          rejected.forEach((row, i) => to.setItem(i, from.getItem(row) as never));
-          to.flush();
-        }
-        rejectsAppender.appendDataChunk(out);
-        for (const row of rejected) {
-          const reason = reasons.getItem(row) as string;
-          rejectReasons.set(reason, (rejectReasons.get(reason) ?? 0) + 1);
-        }
-        rejects += rejected.length;
+      const seqs = chunk.getColumnVector(0);
+      const features = FEATURES.map((_, j) => chunk.getColumnVector(1 + j));
+      for (let r = 0; r < n; r++) {
+        const base = inBatch * N_FEATURES;
+        for (let j = 0; j < N_FEATURES; j++) batch[base + j] = features[j]!.getItem(r) as number;
+        batchSeq[inBatch] = seqs.getItem(r) as bigint;
+        if (++inBatch >= batchSize) await flush();
       }
     }
     await flush();
-    scoredAppender.flushSync();
-    scoredAppender.closeSync();
-    rejectsAppender.flushSync();
-    rejectsAppender.closeSync();
+    appender.flushSync();
+    appender.closeSync();
     const t1 = performance.now();
+
+    const reasonRows = await (await writer.runAndReadAll('SELECT reason, count(*)::DOUBLE AS n FROM staged WHERE reason IS NOT NULL GROUP BY reason ORDER BY n DESC, reason')).getRowObjectsJS();
+    const rejectReasons = new Map(reasonRows.map((r) => [String(r.reason), Number(r.n)]));
+    const rejects = reasonRows.reduce((sum, r) => sum + Number(r.n), 0);
 
     const { modelVersion, modelAlias, scoredAt, runId } = options.meta;
     if (!Number.isSafeInteger(modelVersion)) throw new Error(`model version must be an integer, got ${modelVersion}`);
     const metaSql = `CAST(${modelVersion} AS INTEGER) AS model_version, ${sqlString(modelAlias)} AS model_alias, CAST(${sqlString(scoredAt)} AS TIMESTAMPTZ) AS scored_at, ${sqlString(runId)} AS run_id`;
     const parquet = `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`;
-    await writer.run(`COPY (SELECT *, ${metaSql} FROM scored) TO ${sqlString(options.scoredFile)} ${parquet}`);
-    await writer.run(`COPY (SELECT *, ${metaSql} FROM rejects) TO ${sqlString(options.rejectsFile)} ${parquet}`);
+    const columns = [...keepSel, ...featureSel].map((c) => `s.${c}`).join(', ');
+    await writer.run(
+      `COPY (SELECT ${columns}, p.prediction, ${metaSql} FROM staged s JOIN predictions p USING (seq) ORDER BY seq) TO ${sqlString(options.scoredFile)} ${parquet}`,
+    );
+    await writer.run(
+      `COPY (SELECT ${columns}, s.reason, s.raw_value, ${metaSql} FROM staged s WHERE s.reason IS NOT NULL ORDER BY seq) TO ${sqlString(options.rejectsFile)} ${parquet}`,
+    );
     const t2 = performance.now();
 
     return {
