@@ -182,15 +182,16 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
 
     const keepSel = keep.map(quoteIdent);
     const featureSel = FEATURES.map((f) => quoteIdent(f));
-    // The parsed input is staged once in the disk-backed database with a row number; JavaScript then reads only the
-    // row numbers and features of scorable rows and writes back (row number, prediction). Kept columns, rejects and
-    // the final Parquet files never pass through JavaScript: DuckDB joins and writes them.
-    await writer.run(`CREATE TABLE staged AS SELECT row_number() OVER () AS seq, * FROM (${parsed})`);
+    // The parsed input is staged once in the disk-backed database; JavaScript then reads only the row ids and
+    // features of scorable rows and writes back (row id, prediction). Kept columns, rejects and the final Parquet
+    // files never pass through JavaScript: DuckDB joins and writes them. (The table's `rowid` numbers the rows; a
+    // window function would do the same but single-threaded.)
+    await writer.run(`CREATE TABLE staged AS ${parsed}`);
     await writer.run('CREATE TABLE predictions (seq BIGINT, prediction DOUBLE)');
     const appender = await writer.createAppender('predictions');
 
     const t0 = performance.now();
-    const stream = await reader.stream(`SELECT seq, ${featureSel.join(', ')} FROM staged WHERE reason IS NULL`);
+    const stream = await reader.stream(`SELECT rowid AS seq, ${featureSel.join(', ')} FROM staged WHERE reason IS NULL`);
     const batch = new Float32Array(batchSize * N_FEATURES);
     const batchSeq = new BigInt64Array(batchSize);
     let inBatch = 0;
@@ -245,10 +246,10 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
     const parquet = `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`;
     const columns = [...keepSel, ...featureSel].map((c) => `s.${c}`).join(', ');
     await writer.run(
-      `COPY (SELECT ${columns}, p.prediction, ${metaSql} FROM staged s JOIN predictions p USING (seq) ORDER BY seq) TO ${sqlString(options.scoredFile)} ${parquet}`,
+      `COPY (SELECT ${columns}, p.prediction, ${metaSql} FROM staged s JOIN predictions p ON s.rowid = p.seq ORDER BY s.rowid) TO ${sqlString(options.scoredFile)} ${parquet}`,
     );
     await writer.run(
-      `COPY (SELECT ${columns}, s.reason, s.raw_value, ${metaSql} FROM staged s WHERE s.reason IS NOT NULL ORDER BY seq) TO ${sqlString(options.rejectsFile)} ${parquet}`,
+      `COPY (SELECT ${columns}, s.reason, s.raw_value, ${metaSql} FROM staged s WHERE s.reason IS NOT NULL ORDER BY s.rowid) TO ${sqlString(options.rejectsFile)} ${parquet}`,
     );
     const t2 = performance.now();
 
