@@ -314,6 +314,22 @@ export async function settle(): Promise<void> {
   }
 }
 
+/** Resolves a program's exports (module keys of an ES module interop skipped) and names the secret ones. */
+async function resolveOutputs(exported: Record<string, unknown>): Promise<{ outputs: Record<string, unknown>; secretOutputs: string[] }> {
+  const outputs: Record<string, unknown> = {};
+  const secretOutputs: string[] = [];
+  for (const [key, value] of Object.entries(exported)) {
+    if (key === 'default' || key === '__esModule') continue;
+    if (pulumi.Output.isInstance(value)) {
+      outputs[key] = await valueOf(value);
+      if (await pulumi.isSecret(value)) secretOutputs.push(key);
+    } else {
+      outputs[key] = value;
+    }
+  }
+  return { outputs, secretOutputs };
+}
+
 export interface MockRun {
   readonly mocks: RecordingMocks;
   readonly config: StackConfig;
@@ -335,17 +351,7 @@ export async function runProgram(stack: string, options: { preview?: boolean; ov
   // A non-literal specifier keeps the import relative and extensionless in both tsx and vitest.
   const programModule = './index';
   const program = (await import(programModule)) as Record<string, unknown>;
-  const outputs: Record<string, unknown> = {};
-  const secretOutputs: string[] = [];
-  for (const [key, value] of Object.entries(program)) {
-    if (key === 'default' || key === '__esModule') continue;
-    if (pulumi.Output.isInstance(value)) {
-      outputs[key] = await valueOf(value);
-      if (await pulumi.isSecret(value)) secretOutputs.push(key);
-    } else {
-      outputs[key] = value;
-    }
-  }
+  const { outputs, secretOutputs } = await resolveOutputs(program);
   await settle();
   return { mocks, config, outputs, secretOutputs, exports: program };
 }
@@ -380,16 +386,7 @@ export async function runDeployment(
   await pulumi.runtime.setMocks(mocks, PROJECT, cfg.stack, false);
   pulumi.runtime.setAllConfig({});
   const stackOutputs = deployStack(cfg, componentOptions) as unknown as Record<string, unknown>;
-  const outputs: Record<string, unknown> = {};
-  const secretOutputs: string[] = [];
-  for (const [key, value] of Object.entries(stackOutputs)) {
-    if (pulumi.Output.isInstance(value)) {
-      outputs[key] = await valueOf(value);
-      if (await pulumi.isSecret(value)) secretOutputs.push(key);
-    } else {
-      outputs[key] = value;
-    }
-  }
+  const { outputs, secretOutputs } = await resolveOutputs(stackOutputs);
   await settle();
   return { mocks, config: readStackConfig(cfg.stack), outputs, secretOutputs };
 }
