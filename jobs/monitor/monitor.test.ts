@@ -9,12 +9,11 @@ import { readDecision } from '../../core/decision';
 import { UserError } from '../../core/errors';
 import { OnnxModel } from '../../core/model/runtime';
 import type { ReferenceProfile } from '../../core/profile';
-import { ModelRegistry } from '../../core/registry';
 import { FEATURES } from '../../core/schema';
 import { LocalStorage } from '../../core/storage/local';
 import { createTestRegistry, type TestRegistry } from '../../test/support/models';
 import { runMonitor } from './run';
-import { daysEnding, generateLogRecords, writeLogRecords, type LogScenario } from './testSupport';
+import { daysEnding, generateLogRecords, loadRoutedModels, writeLogRecords, type LogScenario } from './testSupport';
 import type { MonitorOptions } from './types';
 
 const END = '2025-03-07';
@@ -34,10 +33,7 @@ function tempDir(name: string): string {
 
 beforeAll(async () => {
   registry = await createTestRegistry();
-  const reg = ModelRegistry.open(registry.uri);
-  reference = await reg.getReference<ReferenceProfile>(registry.model, registry.versions.champion);
-  champion = await OnnxModel.load(await reg.getModelBytes(registry.model, registry.versions.champion));
-  challenger = await OnnxModel.load(await reg.getModelBytes(registry.model, registry.versions.challenger));
+  ({ reference, champion, challenger } = await loadRoutedModels(registry));
 });
 
 afterAll(async () => {

@@ -8,11 +8,10 @@ import { readDecision } from '../../core/decision';
 import { UserError } from '../../core/errors';
 import { OnnxModel } from '../../core/model/runtime';
 import type { ReferenceProfile } from '../../core/profile';
-import { ModelRegistry } from '../../core/registry';
 import { LocalStorage } from '../../core/storage/local';
 import { createTestRegistry, type TestRegistry } from '../../test/support/models';
 import { runMonitor } from './run';
-import { daysEnding, generateLogRecords, writeLogRecords, type LogScenario } from './testSupport';
+import { daysEnding, generateLogRecords, loadRoutedModels, writeLogRecords, type LogScenario } from './testSupport';
 
 const END = '2025-08-10';
 const DAYS = daysEnding(END, 7);
@@ -33,10 +32,7 @@ function temp(name: string): string {
 
 beforeAll(async () => {
   registry = await createTestRegistry();
-  const reg = ModelRegistry.open(registry.uri);
-  reference = await reg.getReference<ReferenceProfile>(registry.model, registry.versions.champion);
-  champion = await OnnxModel.load(await reg.getModelBytes(registry.model, registry.versions.champion));
-  challenger = await OnnxModel.load(await reg.getModelBytes(registry.model, registry.versions.challenger));
+  ({ reference, champion, challenger } = await loadRoutedModels(registry));
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));

@@ -11,6 +11,9 @@ import type { ReferenceProfile } from '../../core/profile';
 import { createRng, type Rng } from '../../core/random';
 import { FEATURES, N_FEATURES, type Feature } from '../../core/schema';
 import type { Storage } from '../../core/storage/index';
+import { OnnxModel } from '../../core/model/runtime';
+import { ModelRegistry } from '../../core/registry';
+import type { TestRegistry } from '../../test/support/models';
 
 export interface RouteSpec {
   alias: string;
@@ -188,4 +191,13 @@ export async function writeLogRecords(storage: Storage, records: readonly Predic
 export function daysEnding(end: string, count: number): string[] {
   const t = Date.parse(`${end}T00:00:00.000Z`);
   return Array.from({ length: count }, (_, i) => new Date(t - (count - 1 - i) * 86_400_000).toISOString().slice(0, 10));
+}
+
+/** The champion's reference profile and both routed models of a test registry, loaded for generating logs. */
+export async function loadRoutedModels(registry: TestRegistry): Promise<{ reference: ReferenceProfile; champion: OnnxModel; challenger: OnnxModel }> {
+  const reg = ModelRegistry.open(registry.uri);
+  const reference = await reg.getReference<ReferenceProfile>(registry.model, registry.versions.champion);
+  const champion = await OnnxModel.load(await reg.getModelBytes(registry.model, registry.versions.champion));
+  const challenger = await OnnxModel.load(await reg.getModelBytes(registry.model, registry.versions.challenger));
+  return { reference, champion, challenger };
 }
