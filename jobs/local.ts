@@ -14,6 +14,7 @@ import { ModelRegistry } from '../core/registry';
 import { createRng } from '../core/random';
 import { FEATURES, MODEL_NAME, type Feature } from '../core/schema';
 import { syntheticTable } from '../core/synthetic';
+import { meanAndStd } from './drift/sample';
 import { readStackSettings, type MlopsSettings } from '../infra/settings';
 
 export const OWID_CSV_URL = 'https://raw.githubusercontent.com/owid/energy-data/master/owid-energy-data.csv';
@@ -213,14 +214,7 @@ export async function seedRegistry(layout: LocalLayout, data: PreparedData, opti
 export function trafficRows(data: PreparedData, n: number, seed: number, drift: Partial<Record<Feature, number>>): number[][] {
   const base = rowsWhere(data.table, (y) => y <= data.windows.championTo);
   const rng = createRng(seed + 1000);
-  const std = FEATURES.map((_, j) => {
-    let mean = 0;
-    for (let i = 0; i < base.usedRows; i++) mean += base.X[i * FEATURES.length + j]!;
-    mean /= base.usedRows;
-    let ss = 0;
-    for (let i = 0; i < base.usedRows; i++) ss += (base.X[i * FEATURES.length + j]! - mean) ** 2;
-    return Math.sqrt(ss / base.usedRows);
-  });
+  const std = FEATURES.map((_, j) => meanAndStd(Float64Array.from({ length: base.usedRows }, (_, i) => base.X[i * FEATURES.length + j]!)).std);
   const out: number[][] = [];
   for (let k = 0; k < n; k++) {
     const r = row(base.X, rng.nextInt(base.usedRows));
