@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry } from '../core/registry';
 import { readOnnxMetadata } from '../core/model/onnx';
+import { DEFAULT_GBDT_PARAMS } from '../core/model/gbdt';
 import { FEATURES, MODEL_NAME } from '../core/schema';
 import { azuriteEnv, createTestContainer, type TestContainer } from './support/blob';
 import { runMlops } from './support/cli';
@@ -108,6 +109,6 @@ describe.skipIf(!HAS_OWID)('mlops train on the real OWID table', () => {
     expect(result.data).toMatchObject({ rows: 13255, usedRows: 4287, trainRows: 3430, testRows: 857 });
     expect(result.data.excluded.missingFeature + result.data.excluded.missingTarget).toBe(13255 - 4287);
     expect(result.metrics.random_holdout.r2).toBeGreaterThanOrEqual(0.96);
-    expect(result.nTrees).toBe(200);
+    expect(result.nTrees).toBe(DEFAULT_GBDT_PARAMS.nEstimators);
   });
 });

@@ -270,7 +270,7 @@ describe.skipIf(!HAS_OWID)(`OWID table (${HAS_OWID ? 'present' : OWID_SKIP_MESSA
     const train = selectRows(table, split.train);
     const test = selectRows(table, split.test);
     const model = trainGbdt({ rowMajor: train.X, nCols: FEATURES.length }, train.y, DEFAULT_GBDT_PARAMS);
-    expect(model.nTrees).toBe(200);
+    expect(model.nTrees).toBe(DEFAULT_GBDT_PARAMS.nEstimators);
     const r2 = regressionMetrics(test.y, predict(model, { rowMajor: test.X, nCols: FEATURES.length })).r2;
     console.info(`OWID default-params test R² = ${r2.toFixed(4)} (${train.usedRows} train / ${test.usedRows} test rows)`);
     expect(r2).toBeGreaterThanOrEqual(0.96);

@@ -83,15 +83,18 @@ export const DEFAULT_EARLY_STOPPING: EarlyStoppingParams = Object.freeze({
 });
 
 /**
- * Defaults tuned on the OWID table (seeded 80/20 split): test R² ≈ 0.998. The target is close to
- * 100 · renewables / primary consumption, which trees approximate piecewise; 31 best-first leaves per tree
- * fit it as well as deeper trees at half the cost.
+ * Defaults chosen on the OWID table for accuracy *and* scoring cost. The target is close to
+ * 100 · renewables / primary consumption, which trees approximate piecewise; 31 best-first leaves per tree fit it as
+ * well as deeper trees at half the cost. 50 trees at learning rate 0.25 score the seeded 80/20 split at R² 0.9974
+ * (200 trees at 0.1: 0.9981) and the temporal holdout (the last 5 years, how the model is used) at 0.962 (200 trees:
+ * 0.946), while onnxruntime scores them about 4× faster (≥ 1 M rows/s on 2 cores; 200 trees: ~0.3 M). See the
+ * README's model section for the sweep.
  */
 export const DEFAULT_GBDT_PARAMS: Readonly<GbdtParams> = Object.freeze({
-  nEstimators: 200,
+  nEstimators: 50,
   maxDepth: 8,
   maxLeaves: 31,
-  learningRate: 0.1,
+  learningRate: 0.25,
   minSamplesLeaf: 2,
   subsample: 1,
   maxBins: 255,
