@@ -141,6 +141,56 @@ describe('mlops score (local)', () => {
     expect(result.scored).toBe(goodRows);
     expect(result.reject_reasons["missing value in column 'population'"]).toBeGreaterThanOrEqual(1);
     expect(result.kept_columns).toEqual(['country']);
+    // Same rows in the same order as the CSV run: the predictions pair with their rows.
+    const scored = await query<{ p: number }>(`SELECT prediction AS p FROM read_parquet(${sqlString(result.outputs.scored)})`);
+    expect(scored).toHaveLength(referencePredictions.length);
+    scored.forEach((r, i) => expect(Math.abs(r.p - referencePredictions[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(r.p))));
+  });
+
+  it('pairs predictions with their rows across many row groups read in parallel, rejects spread through the file', async () => {
+    const parquet = path.join(dir, 'input-big.parquet');
+    // 12 copies of the input (~15 k rows, its bad rows in every copy), in 1,000-row row groups that DuckDB reads on
+    // several threads; a row id keeps track of each row.
+    await withDuckDB(async (conn) => {
+      await conn.run(
+        `COPY (SELECT row_number() OVER () AS row_id, country, ${FEATURES.map((f) => `TRY_CAST("${f}" AS DOUBLE) AS "${f}"`).join(', ')}
+               FROM range(12) copies, read_csv(${sqlString(inputCsv)}, header = true, all_varchar = true))
+         TO ${sqlString(parquet)} (FORMAT parquet, ROW_GROUP_SIZE 1000)`,
+      );
+    });
+    const result = await runScore({ registry, input: parquet, output: path.join(dir, 'out-big'), date: '2025-03-05', maxRejectShare: 0.5, keep: ['row_id'], batchSize: 3000, threads: 2 });
+    expect(result.scored).toBe(12 * goodRows);
+    const scored = await query<Record<string, number | bigint>>(`SELECT * FROM read_parquet(${sqlString(result.outputs.scored)})`);
+    expect(scored.map((r) => Number(r.row_id))).toEqual([...scored.map((r) => Number(r.row_id))].sort((a, b) => a - b));
+    const model = await OnnxModel.load(await ModelRegistry.open(registry).getModelBytes(MODEL_NAME, 1));
+    const expected = await model.predict(scored.map((r) => FEATURES.map((f) => Number(r[f]))));
+    await model.release();
+    let mismatches = 0;
+    scored.forEach((r, i) => {
+      if (Math.abs((r.prediction as number) - expected[i]!) > 1e-5 * Math.max(1, Math.abs(expected[i]!))) mismatches++;
+    });
+    expect(mismatches).toBe(0);
+    const rejects = await query<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(result.outputs.rejects)})`);
+    expect(Number(rejects[0]!.n)).toBe(result.rejects);
+    expect(result.rows).toBe(12 * (goodRows + result.rejects / 12));
+  });
+
+  it('writes an empty rejects file with the full schema when every row scores', async () => {
+    const parquet = path.join(dir, 'input-clean.parquet');
+    await withDuckDB(async (conn) => {
+      await conn.run(
+        `COPY (SELECT country, ${FEATURES.map((f) => `CAST("${f}" AS DOUBLE) AS "${f}"`).join(', ')} FROM read_csv(${sqlString(inputCsv)}, header = true, all_varchar = true)
+               WHERE ${FEATURES.map((f) => `TRY_CAST("${f}" AS DOUBLE) IS NOT NULL AND isfinite(TRY_CAST("${f}" AS DOUBLE)) AND abs(TRY_CAST("${f}" AS DOUBLE)) < 1e30`).join(' AND ')})
+         TO ${sqlString(parquet)} (FORMAT parquet)`,
+      );
+    });
+    const result = await runScore({ registry, input: parquet, output: path.join(dir, 'out-clean'), date: '2025-03-06' });
+    expect(result.rejects).toBe(0);
+    expect(result.scored).toBe(goodRows);
+    const columns = await query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(result.outputs.rejects)}, hive_partitioning = false)`);
+    expect(columns.map((c) => c.column_name)).toEqual(['country', ...FEATURES, 'reason', 'raw_value', 'model_version', 'model_alias', 'scored_at', 'run_id']);
+    const rows = await query<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(result.outputs.rejects)})`);
+    expect(Number(rows[0]!.n)).toBe(0);
   });
 
   it('gives UserErrors for a missing input, a missing column, a bad date and an unknown alias', async () => {

@@ -2,11 +2,11 @@
  * Batch scoring: `mlops score` reads a CSV or Parquet table, scores every row with a registered model version and
  * writes one Parquet file per run date, plus the rows that could not be scored (with the reason) beside it.
  *
- * Memory stays bounded on inputs larger than RAM: DuckDB stages the parsed input in a disk-backed database in a
- * scratch directory under a `memory_limit` (`temp_directory` for spills too), JavaScript streams only the row
- * numbers and features of scorable rows (2,048-row vectors), scores them with onnxruntime in batches of `batchSize`
- * and writes back (row number, prediction); DuckDB then joins and writes the Parquet files. JavaScript only ever
- * holds one batch, and kept columns and rejects never pass through it.
+ * Memory stays bounded on inputs larger than RAM: DuckDB runs under a `memory_limit` with a disk-backed database
+ * and `temp_directory` in a scratch directory; JavaScript streams the features of every row in input order
+ * (2,048-row vectors), scores the scorable ones with onnxruntime in batches of `batchSize` and appends one
+ * prediction per row; DuckDB then writes the Parquet files, pairing input rows and predictions by position. JavaScript
+ * only ever holds one batch, and kept columns and rejects never pass through it.
  *
  * Idempotent per date: each output file is written to a temporary name and renamed over `part-0.parquet`
  * (local), or uploaded as one blob put (Azure: a block blob becomes visible only when committed). A re-run of a date
@@ -122,6 +122,7 @@ function parseSql(source: string, types: Map<string, string>, keep: string[]): s
   const outer = [
     ...keep.map((c) => quoteIdent(c)),
     ...FEATURES.map((f, j) => `v${j} AS ${quoteIdent(f)}`),
+    `NOT (${bad.join(' OR ')}) AS ok`,
     `CASE ${reasons.join(' ')} ELSE NULL END AS reason`,
     `CASE ${bad.map((b, j) => `WHEN ${b} THEN CAST(o${j} AS VARCHAR)`).join(' ')} ELSE NULL END AS raw_value`,
   ];
@@ -146,7 +147,7 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`batch size must be a positive integer, got ${batchSize}`);
   const tSetup = performance.now();
-  const { DuckDBInstance, DuckDBDataChunk: Chunk, BIGINT, DOUBLE } = await import('@duckdb/node-api');
+  const { DuckDBInstance, DuckDBDataChunk: Chunk, BOOLEAN, DOUBLE } = await import('@duckdb/node-api');
   const dbFile = path.join(options.workDir, 'score.duckdb');
   const config: Record<string, string> = {
     memory_limit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
@@ -182,39 +183,49 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
 
     const keepSel = keep.map(quoteIdent);
     const featureSel = FEATURES.map((f) => quoteIdent(f));
-    // The parsed input is staged once in the disk-backed database; JavaScript then reads only the row ids and
-    // features of scorable rows and writes back (row id, prediction). Kept columns, rejects and the final Parquet
-    // files never pass through JavaScript: DuckDB joins and writes them. (The table's `rowid` numbers the rows; a
-    // window function would do the same but single-threaded.)
-    await writer.run(`CREATE TABLE staged AS ${parsed}`);
-    await writer.run('CREATE TABLE predictions (seq BIGINT, prediction DOUBLE)');
+    // One design for files of any size: JavaScript streams the features of every row in input order (raw 2,048-row
+    // vectors, no per-value calls), scores the scorable rows with onnxruntime in batches and appends one prediction
+    // per input row (NaN for rejects) to a disk-backed table. DuckDB then writes each Parquet file in one pass that
+    // reads the input again and attaches the predictions by position (POSITIONAL JOIN): kept columns and rejects
+    // never pass through JavaScript, and there is no join on row numbers and no sort. Parquet is simply read again;
+    // CSV is parsed once into a staged table first, because parsing text costs far more than scanning a table.
+    let rows: string;
+    if (options.format === 'csv') {
+      await writer.run(`CREATE TABLE staged AS ${parsed}`);
+      rows = 'staged';
+    } else {
+      rows = `(${parsed})`;
+    }
+    await writer.run('CREATE TABLE predictions (ok BOOLEAN, prediction DOUBLE)');
     const appender = await writer.createAppender('predictions');
+    const bindings = (await import('@duckdb/node-bindings')).default;
 
     const t0 = performance.now();
-    const stream = await reader.stream(`SELECT rowid AS seq, ${featureSel.join(', ')} FROM staged WHERE reason IS NULL`);
-    const batch = new Float32Array(batchSize * N_FEATURES);
-    const batchSeq = new BigInt64Array(batchSize);
+    const stream = await reader.stream(`SELECT ok, ${featureSel.join(', ')} FROM ${rows}`);
+    // Pending input rows (since the last run): which can be scored, and the features of those, row-major.
+    const okFlags = new Uint8Array(batchSize + CHUNK_ROWS);
+    const batch = new Float32Array((batchSize + CHUNK_ROWS) * N_FEATURES);
+    const out = new Float64Array(batchSize + CHUNK_ROWS);
+    let pending = 0;
     let inBatch = 0;
     let scored = 0;
+    let total = 0;
 
     const flush = async (): Promise<void> => {
-      if (inBatch === 0) return;
-      const predictions = await options.predictor.predict(batch.subarray(0, inBatch * N_FEATURES));
+      if (pending === 0) return;
+      const predictions = inBatch > 0 ? await options.predictor.predict(batch.subarray(0, inBatch * N_FEATURES)) : new Float32Array(0);
       if (predictions.length !== inBatch) throw new Error(`the model returned ${predictions.length} predictions for ${inBatch} rows`);
-      for (let from = 0; from < inBatch; from += CHUNK_ROWS) {
-        const count = Math.min(CHUNK_ROWS, inBatch - from);
-        const out = Chunk.create([BIGINT, DOUBLE], count);
-        const seqOut = out.getColumnVector(0);
-        const predOut = out.getColumnVector(1);
-        for (let r = 0; r < count; r++) {
-          seqOut.setItem(r, batchSeq[from + r]! as never);
-          predOut.setItem(r, predictions[from + r]! as never);
-        }
-        seqOut.flush();
-        predOut.flush();
-        appender.appendDataChunk(out);
+      for (let i = 0, k = 0; i < pending; i++) out[i] = okFlags[i] === 1 ? predictions[k++]! : NaN;
+      for (let from = 0; from < pending; from += CHUNK_ROWS) {
+        const count = Math.min(CHUNK_ROWS, pending - from);
+        const chunk = Chunk.create([BOOLEAN, DOUBLE], count);
+        bindings.copy_data_to_vector(bindings.data_chunk_get_vector(chunk.chunk, 0), 0, okFlags.buffer, from, count);
+        bindings.copy_data_to_vector(bindings.data_chunk_get_vector(chunk.chunk, 1), 0, out.buffer, from * 8, count * 8);
+        appender.appendDataChunk(chunk);
       }
       scored += inBatch;
+      total += pending;
+      pending = 0;
       inBatch = 0;
     };
 
@@ -222,35 +233,57 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
       const chunk = await stream.fetchChunk();
       if (chunk === null || chunk.rowCount === 0) break;
       const n = chunk.rowCount;
-      const seqs = chunk.getColumnVector(0);
-      const features = FEATURES.map((_, j) => chunk.getColumnVector(1 + j));
+      const ok = bindings.vector_get_data(bindings.data_chunk_get_vector(chunk.chunk, 0), n);
+      const column = (j: number): Float64Array => {
+        const bytes = bindings.vector_get_data(bindings.data_chunk_get_vector(chunk.chunk, 1 + j), n * 8);
+        return new Float64Array(bytes.buffer, bytes.byteOffset, n);
+      };
+      const [c0, c1, c2, c3, c4, c5] = [column(0), column(1), column(2), column(3), column(4), column(5)];
+      // `ok` is true only when every feature is a finite number (never NULL), so only those rows' values are read.
       for (let r = 0; r < n; r++) {
-        const base = inBatch * N_FEATURES;
-        for (let j = 0; j < N_FEATURES; j++) batch[base + j] = features[j]!.getItem(r) as number;
-        batchSeq[inBatch] = seqs.getItem(r) as bigint;
-        if (++inBatch >= batchSize) await flush();
+        if (ok[r] === 1) {
+          okFlags[pending] = 1;
+          const base = inBatch++ * N_FEATURES;
+          batch[base] = c0[r]!;
+          batch[base + 1] = c1[r]!;
+          batch[base + 2] = c2[r]!;
+          batch[base + 3] = c3[r]!;
+          batch[base + 4] = c4[r]!;
+          batch[base + 5] = c5[r]!;
+        } else {
+          okFlags[pending] = 0;
+        }
+        pending++;
       }
+      if (pending >= batchSize) await flush();
     }
     await flush();
     appender.flushSync();
     appender.closeSync();
     const t1 = performance.now();
 
-    const reasonRows = await (await writer.runAndReadAll('SELECT reason, count(*)::DOUBLE AS n FROM staged WHERE reason IS NOT NULL GROUP BY reason ORDER BY n DESC, reason')).getRowObjectsJS();
-    const rejectReasons = new Map(reasonRows.map((r) => [String(r.reason), Number(r.n)]));
-    const rejects = reasonRows.reduce((sum, r) => sum + Number(r.n), 0);
-
     const { modelVersion, modelAlias, scoredAt, runId } = options.meta;
     if (!Number.isSafeInteger(modelVersion)) throw new Error(`model version must be an integer, got ${modelVersion}`);
     const metaSql = `CAST(${modelVersion} AS INTEGER) AS model_version, ${sqlString(modelAlias)} AS model_alias, CAST(${sqlString(scoredAt)} AS TIMESTAMPTZ) AS scored_at, ${sqlString(runId)} AS run_id`;
     const parquet = `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`;
     const columns = [...keepSel, ...featureSel].map((c) => `s.${c}`).join(', ');
+    const predictionCount = Number((await (await writer.runAndReadAll('SELECT count(*)::DOUBLE FROM predictions')).getRowsJS())[0]![0]);
+    if (predictionCount !== total) throw new Error(`staged ${predictionCount} predictions for ${total} input rows`);
+    // The filter is on the predictions' own flag (the input's reason expression is not even evaluated), and it sits
+    // above the positional join, so rows pair by position.
     await writer.run(
-      `COPY (SELECT ${columns}, p.prediction, ${metaSql} FROM staged s JOIN predictions p ON s.rowid = p.seq ORDER BY s.rowid) TO ${sqlString(options.scoredFile)} ${parquet}`,
+      `COPY (SELECT ${columns}, p.prediction, ${metaSql} FROM ${rows} s POSITIONAL JOIN predictions p WHERE p.ok) TO ${sqlString(options.scoredFile)} ${parquet}`,
     );
+    // Without rejects (the common case) the input is not scanned again: LIMIT 0 gives the same schema, no rows.
     await writer.run(
-      `COPY (SELECT ${columns}, s.reason, s.raw_value, ${metaSql} FROM staged s WHERE s.reason IS NOT NULL ORDER BY s.rowid) TO ${sqlString(options.rejectsFile)} ${parquet}`,
+      `COPY (SELECT ${columns}, s.reason, s.raw_value, ${metaSql} FROM ${rows} s WHERE s.reason IS NOT NULL${scored === total ? ' LIMIT 0' : ''}) TO ${sqlString(options.rejectsFile)} ${parquet}`,
     );
+    const reasonRows = await (
+      await writer.runAndReadAll(`SELECT reason, count(*)::DOUBLE AS n FROM read_parquet(${sqlString(options.rejectsFile)}) GROUP BY reason ORDER BY n DESC, reason`)
+    ).getRowObjectsJS();
+    const rejectReasons = new Map(reasonRows.map((r) => [String(r.reason), Number(r.n)]));
+    const rejects = reasonRows.reduce((sum, r) => sum + Number(r.n), 0);
+    if (scored + rejects !== total) throw new Error(`scored ${scored} and rejected ${rejects} rows of ${total}`);
     const t2 = performance.now();
 
     return {
