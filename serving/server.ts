@@ -2,6 +2,12 @@
  * The scoring server: MLflow scoring-server compatible HTTP API in front of the model pool, with the in-image
  * canary (weighted/sticky routing between registry aliases, optional shadow), auth, rate limits, Prometheus metrics
  * and the prediction log. One instance owns all its state (metrics registry, pool, log), so tests can run many.
+ *
+ * The two scoring routes (`POST /invocations`, `POST /served-models/<alias>/invocations`) are handled directly on
+ * `node:http`, everything else by fastify. A single-row prediction is so cheap that fastify's per-request machinery
+ * (request/reply objects, route lookup, content-type parser, hooks, reply serialisation) cost more CPU than the
+ * model; this handler does the same work — body limit, auth, rate limit, content types, MLflow errors, metrics,
+ * request ids, draining — in one pass. The malformed-request corpus in the tests pins the behaviour.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,12 +15,13 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import http from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { errorLogRecord } from '../core/logRecord';
 import { ModelRegistry } from '../core/registry';
 import { AzureBlobStorage, isRemoteUri, openStorage, type Storage } from '../core/storage';
 import { ApiKeys, RateLimiter } from './auth';
 import { servedAliases, type ServeConfig } from './config';
-import { PlainTextError, ScoringError, badRequest } from './errors';
+import { PlainTextError, ScoringError, badRequest, tooLarge } from './errors';
 import { contentKind, parseBody } from './input';
 import { ServerMetrics } from './metrics';
 import { ModelPool, type ServedModel } from './modelPool';
@@ -39,24 +46,37 @@ interface ScoringContext {
   version: number | null;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    ctx: ScoringContext;
-  }
-}
-
 const REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 const MAX_CLIENT_ID = 256;
 const INVOCATIONS = '/invocations';
 const SERVED_MODEL = '/served-models/:name/invocations';
+const SERVED_MODEL_PATH = /^\/served-models\/([^/]+)\/invocations$/;
 
 const ARRIVED = Symbol('mlops.arrived');
 type TimedRequest = http.IncomingMessage & { [ARRIVED]?: number };
 
 /** Milliseconds since the request arrived. */
-function elapsedMs(request: FastifyRequest): number {
-  const t = (request.raw as TimedRequest)[ARRIVED];
+function elapsedMs(req: TimedRequest): number {
+  const t = req[ARRIVED];
   return t === undefined ? 0 : performance.now() - t;
+}
+
+/** A scoring request: its route pattern (the metrics label) and, for `/served-models/<alias>/…`, the alias. */
+interface ScoringTarget {
+  route: string;
+  /** The raw (still percent-encoded) alias segment; null for `/invocations`. */
+  alias: string | null;
+}
+
+/** The scoring route of a request, or null when fastify should handle it. */
+function scoringTarget(req: http.IncomingMessage): ScoringTarget | null {
+  if (req.method !== 'POST') return null;
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  const p = q < 0 ? url : url.slice(0, q);
+  if (p === INVOCATIONS) return { route: INVOCATIONS, alias: null };
+  const m = SERVED_MODEL_PATH.exec(p);
+  return m ? { route: SERVED_MODEL, alias: m[1]! } : null;
 }
 
 export class ScoringServer {
@@ -91,11 +111,13 @@ export class ScoringServer {
         : pino({ level: config.logLevel, redact: ['req.headers.authorization', 'headers.authorization', 'authorization'], ...(typeof options.logger === 'object' ? options.logger : {}) });
     this.app = Fastify({
       logger: false,
-      // Stamps the arrival time on the raw request: latency and timestamps without a per-request hook.
+      // Stamps the arrival time on every request; scoring requests are handled here, the rest by fastify.
       serverFactory: (handler) =>
         http.createServer((req, res) => {
           (req as TimedRequest)[ARRIVED] = performance.now();
-          handler(req, res);
+          const target = scoringTarget(req);
+          if (target === null) handler(req, res);
+          else this.handleScoring(req, res, target);
         }),
       bodyLimit: config.bodyLimitBytes,
       trustProxy: config.trustProxy,
@@ -177,71 +199,36 @@ export class ScoringServer {
 
   private routes(): void {
     const app = this.app;
-    app.decorateRequest('ctx', null as unknown as ScoringContext);
+    // Only the non-scoring routes reach fastify. A body sent to one of them (say a POST to an unknown path) is read
+    // as-is so that the answer is the 404, whatever its content type.
     app.removeAllContentTypeParsers();
-    const asString = (_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => done(null, body);
-    app.addContentTypeParser('*', { parseAs: 'string' }, asString);
-    // The same parser under the two supported types: fastify caches the lookup of a registered type, whereas the
-    // catch-all is re-resolved (a content-type parse) on every request. Every other type still reaches the catch-all.
-    app.addContentTypeParser(['application/json', 'text/csv'], { parseAs: 'string' }, asString);
+    app.addContentTypeParser('*', { parseAs: 'string' }, (_req: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => done(null, body));
 
     // No global hooks: every way out (handlers, not-found, error handler) calls `finish`, which sets x-request-id
     // and counts the request. Fastify runs hook-free routes measurably faster.
     app.get('/ping', (request, reply) => {
-      this.finish(request, reply, 200, '', '/ping');
+      this.finish(request, reply, 200, '/ping');
       reply.type('application/json').send('\n');
     });
     app.get('/health', (request, reply) => {
       const ready = this.pool.ready && !this.draining;
-      this.finish(request, reply, ready ? 200 : 503, '', '/health');
+      this.finish(request, reply, ready ? 200 : 503, '/health');
       reply
         .code(ready ? 200 : 503)
         .type('application/json')
         .send(JSON.stringify({ status: ready ? 'ok' : this.draining ? 'draining' : 'loading', model: this.config.model, served: this.pool.versions() }));
     });
     app.get('/version', (request, reply) => {
-      this.finish(request, reply, 200, '', '/version');
+      this.finish(request, reply, 200, '/version');
       reply.type('text/plain; charset=utf-8').send(packageVersion());
     });
     app.get('/metrics', async (request, reply) => {
-      this.finish(request, reply, 200, '', '/metrics');
+      this.finish(request, reply, 200, '/metrics');
       reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
 
-    // Auth and rate limits run before the body is read; without either, scoring routes have no extra hook.
-    const guard = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
-      let caller: string | null = null;
-      if (this.keys.enabled) {
-        const index = this.keys.authorize(request.headers.authorization);
-        if (index < 0) {
-          reply.header('www-authenticate', 'Bearer');
-          done(
-            new ScoringError(
-              'UNAUTHENTICATED',
-              request.headers.authorization ? 'The API key is not valid.' : 'Missing credentials: send "Authorization: Bearer <API key>".',
-            ),
-          );
-          return;
-        }
-        caller = `key:${index}`;
-      }
-      if (this.limiter) {
-        const wait = this.limiter.take(caller ?? `ip:${request.ip}`);
-        if (wait > 0) {
-          reply.header('retry-after', String(Math.max(1, Math.ceil(wait))));
-          done(new ScoringError('REQUEST_LIMIT_EXCEEDED', `Rate limit exceeded: at most ${this.limiter.rate} requests per second (burst ${this.limiter.burst}).`));
-          return;
-        }
-      }
-      done();
-    };
-
-    const routeOptions = this.keys.enabled || this.limiter ? { onRequest: guard } : {};
-    app.post(INVOCATIONS, routeOptions, (request, reply) => this.score(request, reply, null, INVOCATIONS));
-    app.post<{ Params: { name: string } }>(SERVED_MODEL, routeOptions, (request, reply) => this.score(request, reply, request.params.name, SERVED_MODEL));
-
     app.setNotFoundHandler((request, reply) => {
-      this.finish(request, reply, 404, '', routeOf(request));
+      this.finish(request, reply, 404, 'unmatched');
       reply
         .code(404)
         .type('application/json')
@@ -253,9 +240,7 @@ export class ScoringServer {
       if (failure instanceof ScoringError && failure.status >= 500 && !(err instanceof ScoringError)) {
         this.logger.error({ err, requestId: request.id }, 'request failed');
       }
-      const ctx = contextOf(request, reply);
-      this.finish(request, reply, failure.status, ctx.alias ?? '', routeOf(request));
-      if (isScoringRoute(request)) this.logError(request, failure.status, failure.errorCode, elapsedMs(request));
+      this.finish(request, reply, failure.status, request.routeOptions.url ?? 'unmatched');
       if (failure instanceof PlainTextError) {
         reply.code(failure.status).type('text/plain; charset=utf-8').send(failure.message);
       } else {
@@ -264,33 +249,141 @@ export class ScoringServer {
     });
   }
 
-  /** Response bookkeeping shared by every route: the x-request-id header and the request metrics. */
-  private finish(request: FastifyRequest, reply: FastifyReply, status: number, alias: string, route: string): void {
+  /** Response bookkeeping of the fastify routes: the x-request-id header and the request metrics. */
+  private finish(request: FastifyRequest, reply: FastifyReply, status: number, route: string): void {
     reply.header('x-request-id', request.id);
-    this.metrics.forRoute(route, alias).observe(status, elapsedMs(request) / 1000);
+    this.metrics.forRoute(route, '').observe(status, elapsedMs(request.raw) / 1000);
   }
 
-  private async score(request: FastifyRequest, reply: FastifyReply, fixedAlias: string | null, route: string): Promise<void> {
-    const ctx = contextOf(request, reply);
-    ctx.clientRequestId = headerClientId(request);
-    const kind = contentKind(request.headers['content-type']);
-    const input = parseBody(kind, typeof request.body === 'string' ? request.body : '', this.config.maxRows);
+  /**
+   * A scoring request, from arrival to response: draining and auth checks before the body is read, the body limit
+   * while it is read, then parsing, routing, scoring, logging. Every failure goes through `scoringFailed`.
+   */
+  private handleScoring(req: TimedRequest, res: ServerResponse, target: ScoringTarget): void {
+    const given = req.headers['x-request-id'];
+    const ctx: ScoringContext = {
+      requestId: typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID(),
+      receivedAt: isoAt(Date.now() - Math.round(elapsedMs(req))),
+      clientRequestId: headerClientId(req.headers['x-client-request-id']),
+      alias: null,
+      version: null,
+    };
+    if (this.draining) {
+      this.scoringFailed(req, res, ctx, target.route, new ScoringError('TEMPORARILY_UNAVAILABLE', 'The server is shutting down; retry shortly.'), { connection: 'close' });
+      return;
+    }
+    const denied = this.admit(req);
+    if (denied) {
+      this.scoringFailed(req, res, ctx, target.route, denied.error, denied.headers);
+      return;
+    }
+    const limit = this.config.bodyLimitBytes;
+    const declared = Number(req.headers['content-length']); // NaN without the header (chunked)
+    // The connection is closed after a body error: the client may still be sending.
+    const bodyFailed = (err: ScoringError): void => this.scoringFailed(req, res, ctx, target.route, err, { connection: 'close' });
+    if (declared > limit) {
+      bodyFailed(tooLarge(`The request body is larger than the limit of ${limit} bytes.`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const stop = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > limit) {
+        stop();
+        bodyFailed(tooLarge(`The request body is larger than the limit of ${limit} bytes.`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onError = (err: Error): void => {
+      stop();
+      bodyFailed(badRequest(`The request body could not be read: ${err.message}.`));
+    };
+    const onEnd = (): void => {
+      stop();
+      if (!Number.isNaN(declared) && received !== declared) {
+        bodyFailed(badRequest('The request body size did not match Content-Length.'));
+        return;
+      }
+      const body = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8');
+      this.score(req, res, ctx, target, body).catch((err: unknown) => this.scoringFailed(req, res, ctx, target.route, err));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  }
+
+  /** API key and rate limit checks (when configured); null when the request may go on. */
+  private admit(req: http.IncomingMessage): { error: ScoringError; headers: Record<string, string> } | null {
+    let caller: string | null = null;
+    if (this.keys.enabled) {
+      const authorization = req.headers.authorization;
+      const index = this.keys.authorize(authorization);
+      if (index < 0) {
+        const message = authorization ? 'The API key is not valid.' : 'Missing credentials: send "Authorization: Bearer <API key>".';
+        return { error: new ScoringError('UNAUTHENTICATED', message), headers: { 'www-authenticate': 'Bearer' } };
+      }
+      caller = `key:${index}`;
+    }
+    if (this.limiter) {
+      const wait = this.limiter.take(caller ?? `ip:${clientIp(req, this.config.trustProxy)}`);
+      if (wait > 0) {
+        return {
+          error: new ScoringError('REQUEST_LIMIT_EXCEEDED', `Rate limit exceeded: at most ${this.limiter.rate} requests per second (burst ${this.limiter.burst}).`),
+          headers: { 'retry-after': String(Math.max(1, Math.ceil(wait))) },
+        };
+      }
+    }
+    return null;
+  }
+
+  /** Answers a failed scoring request: MLflow's error shape (or its plain-text 415), metrics, an error log record. */
+  private scoringFailed(req: TimedRequest, res: ServerResponse, ctx: ScoringContext, route: string, err: unknown, headers: Record<string, string> = {}): void {
+    const failure = err instanceof Error ? toClientError(err) : new ScoringError('INTERNAL_ERROR', 'Internal server error.');
+    if (failure.status >= 500 && !(err instanceof ScoringError)) this.logger.error({ err, requestId: ctx.requestId }, 'request failed');
+    const latencyMs = elapsedMs(req);
+    this.metrics.forRoute(route, ctx.alias ?? '').observe(failure.status, latencyMs / 1000);
+    this.logError(ctx, failure.status, failure.errorCode, latencyMs);
+    if (res.headersSent || res.destroyed) return;
+    const plain = failure instanceof PlainTextError;
+    const body = plain ? failure.message : failure.body();
+    res.writeHead(failure.status, {
+      ...headers,
+      'content-type': plain ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': ctx.requestId,
+      ...(this.draining ? { connection: 'close' } : {}),
+    });
+    res.end(body);
+  }
+
+  private async score(req: TimedRequest, res: ServerResponse, ctx: ScoringContext, target: ScoringTarget, body: string): Promise<void> {
+    const input = parseBody(contentKind(req.headers['content-type']), body, this.config.maxRows);
     if (input.clientRequestId !== null) {
       if (input.clientRequestId.length > MAX_CLIENT_ID) throw badRequest(`'client_request_id' must be at most ${MAX_CLIENT_ID} characters.`);
       ctx.clientRequestId = input.clientRequestId;
     }
     let model: ServedModel | undefined;
-    if (fixedAlias !== null) {
-      model = this.pool.get(fixedAlias);
+    if (target.alias !== null) {
+      let alias: string;
+      try {
+        alias = decodeURIComponent(target.alias);
+      } catch {
+        throw badRequest(`The served model name '${target.alias}' is not valid percent-encoding.`);
+      }
+      model = this.pool.get(alias);
       if (!model) {
-        if (this.pool.aliases.includes(fixedAlias)) throw new ScoringError('TEMPORARILY_UNAVAILABLE', `Served model '${fixedAlias}' is not loaded yet.`);
-        throw new ScoringError(
-          'RESOURCE_DOES_NOT_EXIST',
-          `Served model '${fixedAlias}' does not exist; served models: ${this.pool.aliases.join(', ')}.`,
-        );
+        if (this.pool.aliases.includes(alias)) throw new ScoringError('TEMPORARILY_UNAVAILABLE', `Served model '${alias}' is not loaded yet.`);
+        throw new ScoringError('RESOURCE_DOES_NOT_EXIST', `Served model '${alias}' does not exist; served models: ${this.pool.aliases.join(', ')}.`);
       }
     } else {
-      const key = request.headers['x-routing-key'];
+      const key = req.headers['x-routing-key'];
       const alias = this.router.pick(typeof key === 'string' && key !== '' ? key : undefined);
       model = this.pool.get(alias);
       if (!model) throw new ScoringError('TEMPORARILY_UNAVAILABLE', 'The models are still loading; retry shortly.');
@@ -299,14 +392,20 @@ export class ScoringServer {
     ctx.version = model.version;
     const features = new Float32Array(input.values);
     const predictions = await model.predict(features);
-    reply.header('x-served-model', model.label);
-    const body = serializePredictions(predictions);
+    const out = serializePredictions(predictions);
     this.metrics.scored(model.alias, model.version, false, input.rows);
-    const latencyMs = elapsedMs(request);
+    const latencyMs = elapsedMs(req);
     if (this.log) this.logRows(ctx, model, input.values, predictions, false, latencyMs);
-    this.finish(request, reply, 200, model.alias, route);
-    // The header fastify would produce from 'application/json' (it appends the charset), without its per-reply rewrite.
-    reply.type('application/json; charset=utf-8').send(body);
+    this.metrics.forRoute(target.route, model.alias).observe(200, latencyMs / 1000);
+    const headers: http.OutgoingHttpHeaders = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': out.length, // ASCII only
+      'x-request-id': ctx.requestId,
+      'x-served-model': model.label,
+    };
+    if (this.draining) headers.connection = 'close';
+    res.writeHead(200, headers);
+    res.end(out);
 
     const shadowAlias = this.config.shadow;
     if (shadowAlias !== null && input.rows > 0) {
@@ -354,10 +453,8 @@ export class ScoringServer {
     }
   }
 
-  private logError(request: FastifyRequest, status: number, errorCode: string, latencyMs: number): void {
+  private logError(ctx: ScoringContext, status: number, errorCode: string, latencyMs: number): void {
     if (!this.log) return;
-    const ctx = request.ctx;
-    ctx.clientRequestId ??= headerClientId(request);
     this.log.add(
       errorLogRecord({
         timestamp: ctx.receivedAt,
@@ -374,33 +471,22 @@ export class ScoringServer {
   }
 }
 
-/** The per-request scoring context, created on first use. */
-function contextOf(request: FastifyRequest, reply: FastifyReply): ScoringContext {
-  if (!request.ctx) {
-    request.ctx = {
-      requestId: request.id,
-      receivedAt: isoAt(Date.now() - Math.round(elapsedMs(request))),
-      clientRequestId: null,
-      alias: null,
-      version: null,
-    };
-  }
-  return request.ctx;
-}
-
-/** The route pattern of a request for metrics (error paths; handlers name their route directly). */
-function routeOf(request: FastifyRequest): string {
-  return request.routeOptions.url ?? 'unmatched';
-}
-
-function isScoringRoute(request: FastifyRequest): boolean {
-  const url = request.routeOptions.url;
-  return url === INVOCATIONS || url === SERVED_MODEL;
-}
-
-function headerClientId(request: FastifyRequest): string | null {
-  const header = request.headers['x-client-request-id'];
+/** The `x-client-request-id` header, when usable (truncated to the maximum length). */
+function headerClientId(header: string | string[] | undefined): string | null {
   return typeof header === 'string' && header !== '' ? header.slice(0, MAX_CLIENT_ID) : null;
+}
+
+/**
+ * The caller's address for per-IP rate limits: the socket's peer, or with `trustProxy` the client address the
+ * proxy in front put first in `X-Forwarded-For` (Container Apps' ingress sets it).
+ */
+function clientIp(req: http.IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers['x-forwarded-for'];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return req.socket.remoteAddress ?? 'unknown';
 }
 
 /** Maps any error to what the client sees: MLflow's JSON error shape, or its plain-text 415. */

@@ -4,6 +4,7 @@
  * rate limits, hot reload, the prediction log (local directory, read back with DuckDB) and the client.
  */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withDuckDB, sqlString } from '../core/duckdb';
@@ -356,6 +357,60 @@ describe('auth and rate limits', () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe('HTTP edge cases of the scoring routes', () => {
+  let s: RunningServer;
+  beforeAll(async () => {
+    s = await startServer({ registry: reg.uri, routes: 'champion=100', bodyLimitBytes: 4096, trustProxy: true, rateLimitRps: 0.01, rateLimitBurst: 2 });
+  });
+  afterAll(() => s.close());
+
+  /** A request written by hand: chunked when `chunks` is given (no Content-Length). */
+  const raw = (opts: { path?: string; chunks?: string[]; headers?: Record<string, string> }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> =>
+    new Promise((resolve, reject) => {
+      const req = http.request(`${s.url}${opts.path ?? '/invocations'}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', ...opts.headers } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      for (const c of opts.chunks ?? []) req.write(c);
+      req.end();
+    });
+  const ip = (n: number): Record<string, string> => ({ 'x-forwarded-for': `203.0.113.${n}, 10.0.0.1` });
+
+  it('scores a chunked body and ignores a query string', async () => {
+    const body = JSON.stringify({ inputs: rows.slice(0, 2) });
+    const res = await raw({ path: '/invocations?trace=1', chunks: [body.slice(0, 10), body.slice(10)], headers: ip(1) });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ predictions: expected.champion.slice(0, 2) });
+    expect(res.headers['x-served-model']).toBe(`champion/${reg.versions.champion}`);
+  });
+
+  it('stops reading a chunked body at the limit: 413 and the connection closes', async () => {
+    const res = await raw({ chunks: Array.from({ length: 10 }, () => 'x'.repeat(1000)), headers: ip(2) });
+    expect(res.status).toBe(413);
+    expect(res.headers.connection).toBe('close');
+    expect(JSON.parse(res.body)).toMatchObject({ error_code: 'BAD_REQUEST', message: expect.stringMatching(/larger than the limit of 4096 bytes/) });
+  });
+
+  it('rejects a served-model name that is not valid percent-encoding', async () => {
+    const res = await raw({ path: '/served-models/champ%ZZ/invocations', chunks: [JSON.stringify({ inputs: rows.slice(0, 1) })], headers: ip(3) });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ error_code: 'BAD_REQUEST' });
+    const encoded = await raw({ path: '/served-models/%63hampion/invocations', chunks: [JSON.stringify({ inputs: rows.slice(0, 1) })], headers: ip(3) });
+    expect(encoded.status).toBe(200);
+  });
+
+  it('without keys, limits each client address (X-Forwarded-For behind a trusted proxy) separately', async () => {
+    const body = JSON.stringify({ inputs: rows.slice(0, 1) });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await raw({ chunks: [body], headers: ip(9) })).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    expect((await raw({ chunks: [body], headers: ip(10) })).status).toBe(200);
   });
 });
 
