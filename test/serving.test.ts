@@ -405,6 +405,19 @@ describe('HTTP edge cases of the scoring routes', () => {
     expect(encoded.status).toBe(200);
   });
 
+  it('answers HEAD on the read routes, and 404 in MLflow shape for other methods and paths', async () => {
+    const head = await fetch(`${s.url}/health`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('x-request-id')).toBeTruthy();
+    expect(await head.text()).toBe('');
+    const post = await send(s.url, { method: 'POST', path: '/health', body: '{}' });
+    expect(post.status).toBe(404);
+    expect(post.json).toEqual({ error_code: 'ENDPOINT_NOT_FOUND', message: 'No route for POST /health.' });
+    const query = await send(s.url, { method: 'GET', path: '/nope?x=1', headers: { 'x-request-id': 'trace-404' } });
+    expect(query.json).toEqual({ error_code: 'ENDPOINT_NOT_FOUND', message: 'No route for GET /nope.' });
+    expect(query.headers.get('x-request-id')).toBe('trace-404');
+  });
+
   it('without keys, limits each client address (X-Forwarded-For behind a trusted proxy) separately', async () => {
     const body = JSON.stringify({ inputs: rows.slice(0, 1) });
     const statuses = [];
