@@ -6,8 +6,8 @@
  *    over a sweep of concurrency levels (default 10, 25 and 50 connections), each server at its own best level:
  *    at 10 connections the scoring server is latency-bound (its event loop idles while the load generator, on
  *    the same two cores, turns responses around), so one fixed level would measure round trips, not capacity. The
- *    ratio at every level is printed too. 2 and 3 alternate in three rounds against both servers running side by
- *    side, so background load affects both alike;
+ *    ratio at every level is printed too. 2 and 3 alternate in five rounds against both servers running side by
+ *    side, so background load affects both alike; each server's rate at a level is the median of five 2-second runs;
  * 4. the same at a fixed 1,000 req/s (10 connections): p50/p99.
  * The server runs the compiled code (`npm run build` first) with the prediction log on (local directory), two
  * routes (champion=90, challenger=10) and a trained model from the real trainer.
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body };
     await load(basePort, { duration: 2 }); // warm-up (JIT)
     await load(port, { ...post, duration: 2 }, '/invocations'); // warm-up (JIT, ORT arenas)
-    const rounds = 3;
+    const rounds = 5;
     const slice = Math.max(1, Math.round(args.duration / rounds));
     const baseRuns = new Map<number, AutocannonResult[]>(args.connections.map((c) => [c, []]));
     const maxRuns = new Map<number, AutocannonResult[]>(args.connections.map((c) => [c, []]));
@@ -179,7 +179,8 @@ async function main(): Promise<void> {
       }
     }
     await stop(base);
-    const rate = (runs: AutocannonResult[]): number => runs.reduce((s, x) => s + x.requests.total, 0) / runs.reduce((s, x) => s + x.duration, 0);
+    // The median round, not the mean: on a shared machine a single fast or slow phase would otherwise decide.
+    const rate = (runs: AutocannonResult[]): number => median(runs.map((x) => x.requests.total / x.duration));
     const levels = args.connections.map((connections) => {
       const inv = maxRuns.get(connections)!;
       return {
