@@ -196,7 +196,7 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
     } else {
       rows = `(${parsed})`;
     }
-    await writer.run('CREATE TABLE predictions (ok BOOLEAN, prediction DOUBLE)');
+    await writer.run('CREATE TEMP TABLE predictions (ok BOOLEAN, prediction DOUBLE)');
     const appender = await writer.createAppender('predictions');
     const bindings = (await import('@duckdb/node-bindings')).default;
 
