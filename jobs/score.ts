@@ -185,10 +185,11 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
     const featureSel = FEATURES.map((f) => quoteIdent(f));
     // One design for files of any size: JavaScript streams the features of every row in input order (raw 2,048-row
     // vectors, no per-value calls), scores the scorable rows with onnxruntime in batches and appends one prediction
-    // per input row (NaN for rejects) to a disk-backed table. DuckDB then writes each Parquet file in one pass that
-    // reads the input again and attaches the predictions by position (POSITIONAL JOIN): kept columns and rejects
-    // never pass through JavaScript, and there is no join on row numbers and no sort. Parquet is simply read again;
-    // CSV is parsed once into a staged table first, because parsing text costs far more than scanning a table.
+    // per input row (NaN for rejects) to a temporary table (memory, spilled to the scratch directory when large).
+    // DuckDB then writes each Parquet file in one pass that reads the input again and attaches the predictions by
+    // position (POSITIONAL JOIN): kept columns and rejects never pass through JavaScript, and there is no join on row
+    // numbers and no sort. Parquet is simply read again; CSV is parsed once into a staged table first, because
+    // parsing text costs far more than scanning a table.
     let rows: string;
     if (options.format === 'csv') {
       await writer.run(`CREATE TABLE staged AS ${parsed}`);
