@@ -10,7 +10,7 @@ import { FEATURES, MODEL_NAME } from '../core/schema';
 import { syntheticCsv } from '../core/synthetic';
 import { createTestContainer, type TestContainer } from '../test/support/blob';
 import { PolicyFailure } from './cliSupport';
-import { runScore } from './score';
+import { runScore, scoreFile } from './score';
 import { runTrain } from './train';
 
 let dir: string;
@@ -173,6 +173,37 @@ describe('mlops score (local)', () => {
     const rejects = await query<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(result.outputs.rejects)})`);
     expect(Number(rejects[0]!.n)).toBe(result.rejects);
     expect(result.rows).toBe(12 * (goodRows + result.rejects / 12));
+  });
+
+  it('refuses to publish when the Parquet input files change while they are scored', async () => {
+    const inputs = path.join(dir, 'changing');
+    await fs.mkdir(inputs);
+    const copy = (name: string): Promise<void> =>
+      withDuckDB(async (conn) => {
+        await conn.run(
+          `COPY (SELECT country, ${FEATURES.map((f) => `TRY_CAST("${f}" AS DOUBLE) AS "${f}"`).join(', ')} FROM read_csv(${sqlString(inputCsv)}, header = true, all_varchar = true)) TO ${sqlString(path.join(inputs, name))} (FORMAT parquet)`,
+        );
+      });
+    await copy('a.parquet');
+    const model = await OnnxModel.load(await ModelRegistry.open(registry).getModelBytes(MODEL_NAME, 1));
+    let added = false;
+    const work = path.join(dir, 'changing-work');
+    await fs.mkdir(work);
+    try {
+      const run = scoreFile({
+        // A second file lands in the glob while the first batch is being scored.
+        predictor: { predict: async (rows) => (added ? undefined : ((added = true), await copy('b.parquet')), model.predict(rows)) },
+        inputFile: path.join(inputs, '*.parquet'),
+        format: 'parquet',
+        scoredFile: path.join(work, 'scored.parquet'),
+        rejectsFile: path.join(work, 'rejects.parquet'),
+        workDir: work,
+        meta: { modelVersion: 1, modelAlias: 'champion', scoredAt: new Date().toISOString(), runId: 'changing' },
+      });
+      await expect(run).rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/input files changed while they were being scored/) });
+    } finally {
+      await model.release();
+    }
   });
 
   it('writes an empty rejects file with the full schema when every row scores', async () => {

@@ -129,6 +129,13 @@ function parseSql(source: string, types: Map<string, string>, keep: string[]): s
   return `SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${source})`;
 }
 
+/** The files a local path or glob names, with their sizes and modification times. */
+async function inputFingerprint(conn: DuckDBConnection, inputFile: string): Promise<string> {
+  const files = (await (await conn.runAndReadAll(`SELECT file FROM glob(${sqlString(inputFile)}) ORDER BY file`)).getRowsJS()).map((r) => String(r[0]));
+  const stats = await Promise.all(files.map(async (f) => fs.stat(f).then((st) => `${f}\t${st.size}\t${st.mtimeMs}`, () => `${f}\tgone`)));
+  return stats.join('\n');
+}
+
 async function describe(conn: DuckDBConnection, source: string, inputFile: string): Promise<Map<string, string>> {
   try {
     const rows = await (await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRowObjectsJS();
@@ -191,10 +198,13 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
     // numbers and no sort. Parquet is simply read again; CSV is parsed once into a staged table first, because
     // parsing text costs far more than scanning a table.
     let rows: string;
+    // Parquet input is read more than once: the files must not change in between (checked after the writes).
+    let fingerprint: string | null = null;
     if (options.format === 'csv') {
       await writer.run(`CREATE TABLE staged AS ${parsed}`);
       rows = 'staged';
     } else {
+      fingerprint = await inputFingerprint(reader, options.inputFile);
       rows = `(${parsed})`;
     }
     await writer.run('CREATE TEMP TABLE predictions (ok BOOLEAN, prediction DOUBLE)');
@@ -279,6 +289,9 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
     await writer.run(
       `COPY (SELECT ${columns}, s.reason, s.raw_value, ${metaSql} FROM ${rows} s WHERE s.reason IS NOT NULL${scored === total ? ' LIMIT 0' : ''}) TO ${sqlString(options.rejectsFile)} ${parquet}`,
     );
+    if (fingerprint !== null && (await inputFingerprint(reader, options.inputFile)) !== fingerprint) {
+      throw new UserError(`${options.inputFile}: the input files changed while they were being scored; nothing was published, run again`);
+    }
     const reasonRows = await (
       await writer.runAndReadAll(`SELECT reason, count(*)::DOUBLE AS n FROM read_parquet(${sqlString(options.rejectsFile)}) GROUP BY reason ORDER BY n DESC, reason`)
     ).getRowObjectsJS();
