@@ -2,7 +2,10 @@
  * Batch scoring benchmark: file → Parquet scoring (`scoreFile`, the engine of `mlops score`) against raw
  * onnxruntime `run` on the same rows already in memory (batches of 65,536), same model, same process.
  *
- *   npx tsx bench/score.ts [--rows 1000000] [--format parquet|csv] [--threads N] [--json] [--strict]
+ *   npx tsx bench/score.ts [--rows 1000000] [--format parquet|csv] [--threads N] [--trees N] [--json] [--strict]
+ *
+ * `--trees` trains another ensemble size than the default model's (same other parameters), to see the trade-off
+ * between model cost and pipeline overhead.
  *
  * The input is generated first (not timed) with DuckDB in a temp directory. Goals: file → Parquet ≥ 0.5× the raw
  * in-memory rate, and raw onnxruntime ≥ 1 M rows/s. `--strict` exits 1 when a goal is missed.
@@ -27,22 +30,26 @@ interface Args {
   rows: number;
   format: InputFormat;
   threads: number;
+  trees: number;
   json: boolean;
   strict: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { rows: 1_000_000, format: 'parquet', threads: Math.max(1, os.availableParallelism()), json: false, strict: false };
+  const args: Args = { rows: 1_000_000, format: 'parquet', threads: Math.max(1, os.availableParallelism()), trees: DEFAULT_GBDT_PARAMS.nEstimators, json: false, strict: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--json') args.json = true;
     else if (a === '--strict') args.strict = true;
     else if (a === '--rows') args.rows = Number(argv[++i]);
     else if (a === '--threads') args.threads = Number(argv[++i]);
+    else if (a === '--trees') args.trees = Number(argv[++i]);
     else if (a === '--format') args.format = argv[++i] as InputFormat;
-    else throw new Error(`unknown argument ${a}; usage: bench/score.ts [--rows N] [--format parquet|csv] [--threads N] [--json] [--strict]`);
+    else throw new Error(`unknown argument ${a}; usage: bench/score.ts [--rows N] [--format parquet|csv] [--threads N] [--trees N] [--json] [--strict]`);
   }
   if (!Number.isInteger(args.rows) || args.rows < 1) throw new Error('--rows must be a positive integer');
+  if (!Number.isInteger(args.trees) || args.trees < 1 || args.trees > 1000) throw new Error('--trees must be an integer in [1, 1000]');
+  if (!Number.isInteger(args.threads) || args.threads < 1) throw new Error('--threads must be a positive integer');
   if (args.format !== 'parquet' && args.format !== 'csv') throw new Error('--format must be parquet or csv');
   return args;
 }
@@ -97,7 +104,7 @@ async function main(): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'mlops-bench-score-'));
   try {
     const table = syntheticTable({ seed: 7 });
-    const ensemble = trainGbdt(toFloat32(table.X), table.y, { ...DEFAULT_GBDT_PARAMS });
+    const ensemble = trainGbdt(toFloat32(table.X), table.y, { ...DEFAULT_GBDT_PARAMS, nEstimators: args.trees });
     const model = await OnnxModel.load(exportOnnx(ensemble, { modelName: MODEL_NAME }), { intraOpNumThreads: args.threads });
 
     const input = path.join(dir, `input.${args.format}`);
