@@ -302,6 +302,8 @@ export class ModelPool {
       this.registry.getReference<ReferenceProfile>(this.modelName, version),
     ]);
     const model = await OnnxModel.load(bytes);
+    // The fallback still works, only slower: worth a line when an onnxruntime-node upgrade changes its internals.
+    if (model.api !== 'native') this.logger.warn({ version }, "onnxruntime-node's native session is not reachable; scoring through its public API (slower)");
     try {
       await smokeTest(model, reference);
     } catch (err) {
