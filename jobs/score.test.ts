@@ -206,6 +206,18 @@ describe('mlops score (local)', () => {
     }
   });
 
+  it('reads CSV cells with surrounding whitespace as their numbers, and NA-like tokens as missing', async () => {
+    const csv = path.join(dir, 'spaces.csv');
+    const header = `country,${FEATURES.join(',')}`;
+    await fs.writeFile(csv, `${header}\nA,2015,47000000,1.6e12,1500,1200,250\nB, 2015 ,\t47000000, 1.6e12,1500 ,1200,250\nC,2015,NA,1.6e12,1500,1200,250\nD,2015, NaN ,1.6e12,1500,1200,250\n`);
+    const result = await runScore({ registry, input: csv, output: path.join(dir, 'out-spaces'), date: '2025-03-07', maxRejectShare: 1 });
+    expect(result.scored).toBe(2);
+    expect(result.reject_reasons).toEqual({ "missing value in column 'population'": 2 });
+    const rows = await query<{ country: string; prediction: number }>(`SELECT country, prediction FROM read_parquet(${sqlString(result.outputs.scored)}) ORDER BY country`);
+    expect(rows.map((r) => r.country)).toEqual(['A', 'B']);
+    expect(rows[1]!.prediction).toBe(rows[0]!.prediction);
+  });
+
   it('writes an empty rejects file with the full schema when every row scores', async () => {
     const parquet = path.join(dir, 'input-clean.parquet');
     await withDuckDB(async (conn) => {

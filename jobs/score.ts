@@ -104,7 +104,7 @@ function parseSql(source: string, types: Map<string, string>, keep: string[]): s
     const type = types.get(feature)!;
     if (type === 'VARCHAR') {
       inner.push(`(${col} IS NULL OR trim(${col}) IN (${MISSING_TOKENS.map(sqlString).join(', ')})) AS m${j}`);
-      inner.push(`TRY_CAST(trim(${col}) AS DOUBLE) AS v${j}`);
+      inner.push(`TRY_CAST(${col} AS DOUBLE) AS v${j}`); // the cast itself ignores surrounding whitespace
     } else {
       inner.push(`(${col} IS NULL OR isnan(CAST(${col} AS DOUBLE))) AS m${j}`);
       inner.push(`CAST(${col} AS DOUBLE) AS v${j}`);
