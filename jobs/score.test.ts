@@ -175,6 +175,29 @@ describe('mlops score (local)', () => {
     expect(result.rows).toBe(12 * (goodRows + result.rejects / 12));
   });
 
+  it('pairs predictions with their rows across a glob of several Parquet files', async () => {
+    const parts = path.join(dir, 'parts');
+    await fs.mkdir(parts);
+    await withDuckDB(async (conn) => {
+      for (let k = 0; k < 3; k++) {
+        await conn.run(
+          `COPY (SELECT ${k} * 100000 + row_number() OVER () AS row_id, ${FEATURES.map((f) => `TRY_CAST("${f}" AS DOUBLE) * ${1 + k / 10} AS "${f}"`).join(', ')}
+                 FROM read_csv(${sqlString(inputCsv)}, header = true, all_varchar = true))
+           TO ${sqlString(path.join(parts, `part-${k}.parquet`))} (FORMAT parquet, ROW_GROUP_SIZE 500)`,
+        );
+      }
+    });
+    const result = await runScore({ registry, input: path.join(parts, '*.parquet'), output: path.join(dir, 'out-parts'), date: '2025-03-08', maxRejectShare: 0.5, keep: ['row_id'], batchSize: 700 });
+    const scored = await query<Record<string, number | bigint>>(`SELECT * FROM read_parquet(${sqlString(result.outputs.scored)})`);
+    expect(scored.length).toBe(result.scored);
+    expect(new Set(scored.map((r) => Math.floor(Number(r.row_id) / 100000)))).toEqual(new Set([0, 1, 2]));
+    const model = await OnnxModel.load(await ModelRegistry.open(registry).getModelBytes(MODEL_NAME, 1));
+    const expected = await model.predict(scored.map((r) => FEATURES.map((f) => Number(r[f]))));
+    await model.release();
+    const off = scored.filter((r, i) => Math.abs((r.prediction as number) - expected[i]!) > 1e-5 * Math.max(1, Math.abs(expected[i]!)));
+    expect(off).toHaveLength(0);
+  });
+
   it('refuses to publish when the Parquet input files change while they are scored', async () => {
     const inputs = path.join(dir, 'changing');
     await fs.mkdir(inputs);
