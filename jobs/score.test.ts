@@ -241,6 +241,16 @@ describe('mlops score (local)', () => {
     expect(rows[1]!.prediction).toBe(rows[0]!.prediction);
   });
 
+  it('does not carry input columns whose names the outputs use themselves', async () => {
+    const csv = path.join(dir, 'reserved.csv');
+    await fs.writeFile(csv, `country,ok,prediction,${FEATURES.join(',')}\nA,no,7,2015,47000000,1.6e12,1500,1200,250\n`);
+    const result = await runScore({ registry, input: csv, output: path.join(dir, 'out-reserved'), date: '2025-03-09', keep: ['country', 'ok', 'prediction'] });
+    expect(result.kept_columns).toEqual(['country']);
+    expect(result.scored).toBe(1);
+    const rows = await query<{ prediction: number }>(`SELECT prediction FROM read_parquet(${sqlString(result.outputs.scored)})`);
+    expect(rows[0]!.prediction).not.toBe(7);
+  });
+
   it('writes an empty rejects file with the full schema when every row scores', async () => {
     const parquet = path.join(dir, 'input-clean.parquet');
     await withDuckDB(async (conn) => {

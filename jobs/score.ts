@@ -184,7 +184,7 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
       const t = types.get(f)!;
       if (t !== 'VARCHAR' && !NUMERIC_TYPE.test(t)) throw new UserError(`${options.inputFile}: column '${f}' has type ${t}; a number is required`);
     }
-    const reserved = new Set<string>([...FEATURES, 'prediction', 'model_version', 'model_alias', 'scored_at', 'run_id', 'reason', 'raw_value']);
+    const reserved = new Set<string>([...FEATURES, 'prediction', 'model_version', 'model_alias', 'scored_at', 'run_id', 'reason', 'raw_value', 'ok']);
     const keep = (options.keep ?? DEFAULT_KEEP_COLUMNS).filter((c) => types.has(c) && !reserved.has(c));
     const parsed = parseSql(source, types, keep);
 
