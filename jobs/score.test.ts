@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { copyFileSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -99,7 +99,7 @@ describe('mlops score (local)', () => {
   it('is idempotent: re-running a date replaces the partition (same rows, no duplicates, no temp files)', async () => {
     const out = path.join(dir, 'out-b');
     const first = await runScore({ registry, input: inputCsv, output: out, date: '2025-03-02', maxRejectShare: 0.5 });
-    const second = await runScore({ registry, input: inputCsv, output: out, date: '2025-03-02', maxRejectShare: 0.5, batchSize: 1000 });
+    const second = await runScore({ registry, input: inputCsv, output: out, date: '2025-03-02', maxRejectShare: 0.5 });
     expect(second.run_id).not.toBe(first.run_id);
     const rows = await query<{ n: bigint; runs: bigint; run_id: string; keys: bigint }>(
       `SELECT count(*) AS n, count(DISTINCT run_id) AS runs, any_value(run_id) AS run_id, count(DISTINCT (country, "year")) AS keys
@@ -114,7 +114,7 @@ describe('mlops score (local)', () => {
     expect(await fs.readdir(path.join(out, 'date=2025-03-02'))).toEqual(['part-0.parquet']);
     expect(await fs.readdir(path.join(out, 'rejects', 'date=2025-03-02'))).toEqual(['part-0.parquet']);
 
-    // Batches of 1,000 rows straddle DuckDB's 2,048-row chunks: the predictions are still the same, in order.
+    // The re-run gives the same predictions, in the same order.
     const again = await query<{ p: number }>(`SELECT prediction AS p FROM read_parquet(${sqlString(second.outputs.scored)})`);
     expect(again).toHaveLength(referencePredictions.length);
     again.forEach((r, i) => expect(Math.abs(r.p - referencePredictions[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(r.p))));
@@ -158,7 +158,7 @@ describe('mlops score (local)', () => {
          TO ${sqlString(parquet)} (FORMAT parquet, ROW_GROUP_SIZE 1000)`,
       );
     });
-    const result = await runScore({ registry, input: parquet, output: path.join(dir, 'out-big'), date: '2025-03-05', maxRejectShare: 0.5, keep: ['row_id'], batchSize: 3000, threads: 2 });
+    const result = await runScore({ registry, input: parquet, output: path.join(dir, 'out-big'), date: '2025-03-05', maxRejectShare: 0.5, keep: ['row_id'], threads: 2 });
     expect(result.scored).toBe(12 * goodRows);
     const scored = await query<Record<string, number | bigint>>(`SELECT * FROM read_parquet(${sqlString(result.outputs.scored)})`);
     expect(scored.map((r) => Number(r.row_id))).toEqual([...scored.map((r) => Number(r.row_id))].sort((a, b) => a - b));
@@ -187,7 +187,7 @@ describe('mlops score (local)', () => {
         );
       }
     });
-    const result = await runScore({ registry, input: path.join(parts, '*.parquet'), output: path.join(dir, 'out-parts'), date: '2025-03-08', maxRejectShare: 0.5, keep: ['row_id'], batchSize: 700 });
+    const result = await runScore({ registry, input: path.join(parts, '*.parquet'), output: path.join(dir, 'out-parts'), date: '2025-03-08', maxRejectShare: 0.5, keep: ['row_id'] });
     const scored = await query<Record<string, number | bigint>>(`SELECT * FROM read_parquet(${sqlString(result.outputs.scored)})`);
     expect(scored.length).toBe(result.scored);
     expect(new Set(scored.map((r) => Math.floor(Number(r.row_id) / 100000)))).toEqual(new Set([0, 1, 2]));
@@ -198,32 +198,69 @@ describe('mlops score (local)', () => {
     expect(off).toHaveLength(0);
   });
 
-  it('refuses to publish when the Parquet input files change while they are scored', async () => {
-    const inputs = path.join(dir, 'changing');
-    await fs.mkdir(inputs);
-    const copy = (name: string): Promise<void> =>
+  it.each(['parquet', 'csv'] as const)('refuses to publish when the %s input files change while they are scored', async (format) => {
+    const inputs = path.join(dir, `changing-${format}`);
+    const spare = path.join(dir, `spare.${format}`);
+    const options = format === 'parquet' ? '(FORMAT parquet)' : '(FORMAT csv, HEADER true)';
+    const write = (file: string): Promise<void> =>
       withDuckDB(async (conn) => {
         await conn.run(
-          `COPY (SELECT country, ${FEATURES.map((f) => `TRY_CAST("${f}" AS DOUBLE) AS "${f}"`).join(', ')} FROM read_csv(${sqlString(inputCsv)}, header = true, all_varchar = true)) TO ${sqlString(path.join(inputs, name))} (FORMAT parquet)`,
+          `COPY (SELECT country, ${FEATURES.map((f) => `TRY_CAST("${f}" AS DOUBLE) AS "${f}"`).join(', ')} FROM read_csv(${sqlString(inputCsv)}, header = true, all_varchar = true)) TO ${sqlString(file)} ${options}`,
         );
       });
-    await copy('a.parquet');
+    await fs.mkdir(inputs);
+    await write(path.join(inputs, `a.${format}`));
+    await write(spare);
     const model = await OnnxModel.load(await ModelRegistry.open(registry).getModelBytes(MODEL_NAME, 1));
     let added = false;
-    const work = path.join(dir, 'changing-work');
+    const work = path.join(dir, `changing-${format}-work`);
     await fs.mkdir(work);
     try {
       const run = scoreFile({
-        // A second file lands in the glob while the first batch is being scored.
-        predictor: { predict: async (rows) => (added ? undefined : ((added = true), await copy('b.parquet')), model.predict(rows)) },
-        inputFile: path.join(inputs, '*.parquet'),
-        format: 'parquet',
+        // A second file lands in the glob while the first vector is being scored.
+        predictor: {
+          predictSync: (rows) => {
+            if (!added) copyFileSync(spare, path.join(inputs, `b.${format}`));
+            added = true;
+            return model.predictSync(rows);
+          },
+        },
+        inputFile: path.join(inputs, `*.${format}`),
+        format,
         scoredFile: path.join(work, 'scored.parquet'),
         rejectsFile: path.join(work, 'rejects.parquet'),
         workDir: work,
         meta: { modelVersion: 1, modelAlias: 'champion', scoredAt: new Date().toISOString(), runId: 'changing' },
       });
       await expect(run).rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/input files changed while they were being scored/) });
+      expect(added).toBe(true);
+    } finally {
+      await model.release();
+    }
+  });
+
+  it('fails with the model\'s own error when scoring throws, and when it returns the wrong number of predictions', async () => {
+    const model = await OnnxModel.load(await ModelRegistry.open(registry).getModelBytes(MODEL_NAME, 1));
+    const work = path.join(dir, 'throwing-work');
+    await fs.mkdir(work);
+    const run = (predictSync: (rows: Float32Array) => Float32Array) =>
+      scoreFile({
+        predictor: { predictSync },
+        inputFile: inputCsv,
+        format: 'csv',
+        scoredFile: path.join(work, 'scored.parquet'),
+        rejectsFile: path.join(work, 'rejects.parquet'),
+        workDir: work,
+        meta: { modelVersion: 1, modelAlias: 'champion', scoredAt: new Date().toISOString(), runId: 'throwing' },
+      });
+    try {
+      const boom = new RangeError('the model exploded');
+      await expect(
+        run(() => {
+          throw boom;
+        }),
+      ).rejects.toBe(boom);
+      await expect(run((rows) => model.predictSync(rows).subarray(1))).rejects.toThrow(/the model returned \d+ predictions for \d+ rows/);
     } finally {
       await model.release();
     }

@@ -42,6 +42,30 @@ describe('OnnxModel', () => {
     }
   });
 
+  it('scores synchronously on the native session (also without spin-waiting threads), and refuses on the public API', async () => {
+    const reference = await OnnxModel.load(bytes);
+    const quiet = await OnnxModel.load(bytes, { spinning: false });
+    const quiet2 = await OnnxModel.load(bytes, { intraOpNumThreads: 2, spinning: false });
+    const pub = await OnnxModel.load(bytes, { api: 'public' });
+    try {
+      const all = await reference.predict(X);
+      expect(Array.from(reference.predictSync(X))).toEqual(Array.from(all));
+      expect(Array.from(quiet.predictSync(X))).toEqual(Array.from(all));
+      // Two threads split the trees, so the float32 sums may round differently in the last bits.
+      const two = quiet2.predictSync(X);
+      expect(two).toHaveLength(all.length);
+      two.forEach((p, i) => expect(Math.abs(p - all[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(all[i]!))));
+      expect(reference.predictSync(new Float32Array(0))).toHaveLength(0);
+      expect(() => reference.predictSync(new Float32Array(5))).toThrow(/not a multiple of 6/);
+      expect(() => pub.predictSync(X.subarray(0, 6))).toThrow(/native session/);
+    } finally {
+      await reference.release();
+      await quiet.release();
+      await quiet2.release();
+      await pub.release();
+    }
+  });
+
   it('refuses bytes that are not a model with one UserError line, whichever API', async () => {
     for (const api of ['native', 'public'] as const) {
       await expect(OnnxModel.load(new TextEncoder().encode('not a model'), { api })).rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/^cannot load ONNX model: [^\n]+$/) });

@@ -57,9 +57,19 @@ export class OnnxModel {
     readonly api: 'native' | 'public',
   ) {}
 
-  static async load(bytes: Uint8Array, options: { intraOpNumThreads?: number; api?: 'native' | 'public' } = {}): Promise<OnnxModel> {
+  /**
+   * `intraOpNumThreads` (default 1) sizes onnxruntime's thread pool; `spinning: false` stops its threads from
+   * spin-waiting for the next call (onnxruntime's `session.intra_op.allow_spinning`), for callers that share the
+   * cores with other busy threads; `api` forces the public API (tests).
+   */
+  static async load(bytes: Uint8Array, options: { intraOpNumThreads?: number; api?: 'native' | 'public'; spinning?: boolean } = {}): Promise<OnnxModel> {
     const ort = await import('onnxruntime-node');
-    const sessionOptions = { intraOpNumThreads: options.intraOpNumThreads ?? 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
+    const sessionOptions = {
+      intraOpNumThreads: options.intraOpNumThreads ?? 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all' as const,
+      ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+    };
     const native = options.api === 'public' ? null : nativeBinding();
     let engine: Engine;
     try {
@@ -90,6 +100,18 @@ export class OnnxModel {
     if (!Number.isInteger(n)) throw new RangeError(`input has ${data.length} values, not a multiple of ${N_FEATURES}`);
     if (n === 0) return new Float32Array(0);
     return this.engine.run(new this.ort.Tensor('float32', data, [n, N_FEATURES]));
+  }
+
+  /**
+   * Scores a row-major float32 matrix (N × 6) synchronously: only on onnxruntime's native session (`api` 'native'),
+   * for callers that cannot wait for a promise (batch scoring runs the model inside a DuckDB query).
+   */
+  predictSync(data: Float32Array): Float32Array {
+    if (this.api !== 'native') throw new Error("synchronous scoring needs onnxruntime-node's native session (this model uses the public API)");
+    const n = data.length / N_FEATURES;
+    if (!Number.isInteger(n)) throw new RangeError(`input has ${data.length} values, not a multiple of ${N_FEATURES}`);
+    if (n === 0) return new Float32Array(0);
+    return this.engine.run(new this.ort.Tensor('float32', data, [n, N_FEATURES])) as Float32Array;
   }
 
   async release(): Promise<void> {

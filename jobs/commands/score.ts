@@ -19,7 +19,6 @@ export function defineScore(program: Command): void {
     .requiredOption('--output <uri>', 'output root (local directory or Azure URI); writes date=<date>/part-0.parquet and rejects/date=<date>/part-0.parquet')
     .option('--date <YYYY-MM-DD>', 'run date naming the output partition (UTC; default today)')
     .option('--max-reject-share <x>', 'fail with exit code 3 when rejects / rows exceeds this', numberOption('--max-reject-share', 0, 1), 0.05)
-    .option('--batch-size <n>', 'rows per onnxruntime call', intOption('--batch-size', 1, 4_194_304), 65_536)
     .option('--memory-limit <size>', "DuckDB memory_limit (e.g. '1GB'); larger inputs spill to the temp directory", '1GB')
     .option('--threads <n>', 'DuckDB and onnxruntime threads (default: DuckDB all cores, onnxruntime up to 4)', intOption('--threads', 1, 256))
     .option('--temp-dir <dir>', 'parent of the scratch directory (default $TMPDIR)')
@@ -38,7 +37,6 @@ export function defineScore(program: Command): void {
           output: opts.output,
           date: opts.date,
           maxRejectShare: opts.maxRejectShare,
-          batchSize: opts.batchSize,
           memoryLimit: opts.memoryLimit,
           threads: opts.threads,
           tempDir: opts.tempDir,
