@@ -288,20 +288,25 @@ describe('mlops score (local)', () => {
     expect(rows[0]!.prediction).not.toBe(7);
   });
 
-  it('writes an empty rejects file with the full schema when every row scores', async () => {
-    const parquet = path.join(dir, 'input-clean.parquet');
+  it('writes an empty rejects file with the full schema (the same types as a non-empty one) when every row scores', async () => {
+    const clean = path.join(dir, 'input-clean.parquet');
+    const dirty = path.join(dir, 'input-dirty.parquet');
     await withDuckDB(async (conn) => {
-      await conn.run(
-        `COPY (SELECT country, ${FEATURES.map((f) => `CAST("${f}" AS DOUBLE) AS "${f}"`).join(', ')} FROM read_csv(${sqlString(inputCsv)}, header = true, all_varchar = true)
-               WHERE ${FEATURES.map((f) => `TRY_CAST("${f}" AS DOUBLE) IS NOT NULL AND isfinite(TRY_CAST("${f}" AS DOUBLE)) AND abs(TRY_CAST("${f}" AS DOUBLE)) < 1e30`).join(' AND ')})
-         TO ${sqlString(parquet)} (FORMAT parquet)`,
-      );
+      const select = `SELECT country, CAST(12 AS SMALLINT) AS iso_code, ${FEATURES.map((f) => `CAST("${f}" AS DOUBLE) AS "${f}"`).join(', ')} FROM read_csv(${sqlString(inputCsv)}, header = true, all_varchar = true)
+               WHERE ${FEATURES.map((f) => `TRY_CAST("${f}" AS DOUBLE) IS NOT NULL AND isfinite(TRY_CAST("${f}" AS DOUBLE)) AND abs(TRY_CAST("${f}" AS DOUBLE)) < 1e30`).join(' AND ')}`;
+      await conn.run(`COPY (${select}) TO ${sqlString(clean)} (FORMAT parquet)`);
+      await conn.run(`COPY (${select} UNION ALL SELECT 'Nowhere', CAST(7 AS SMALLINT), ${FEATURES.map(() => 'NULL').join(', ')}) TO ${sqlString(dirty)} (FORMAT parquet)`);
     });
-    const result = await runScore({ registry, input: parquet, output: path.join(dir, 'out-clean'), date: '2025-03-06' });
+    const result = await runScore({ registry, input: clean, output: path.join(dir, 'out-clean'), date: '2025-03-06' });
     expect(result.rejects).toBe(0);
     expect(result.scored).toBe(goodRows);
-    const columns = await query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(result.outputs.rejects)}, hive_partitioning = false)`);
-    expect(columns.map((c) => c.column_name)).toEqual(['country', ...FEATURES, 'reason', 'raw_value', 'model_version', 'model_alias', 'scored_at', 'run_id']);
+    const withRejects = await runScore({ registry, input: dirty, output: path.join(dir, 'out-dirty'), date: '2025-03-06' });
+    expect(withRejects.rejects).toBe(1);
+    const schema = (file: string) => query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)}, hive_partitioning = false)`);
+    const empty = await schema(result.outputs.rejects);
+    expect(empty.map((c) => c.column_name)).toEqual(['country', 'iso_code', ...FEATURES, 'reason', 'raw_value', 'model_version', 'model_alias', 'scored_at', 'run_id']);
+    expect(empty).toEqual(await schema(withRejects.outputs.rejects));
+    expect(empty.find((c) => c.column_name === 'iso_code')!.column_type).toBe('SMALLINT');
     const rows = await query<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(result.outputs.rejects)})`);
     expect(Number(rows[0]!.n)).toBe(0);
   });
