@@ -9,7 +9,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { sqlString } from '../../core/duckdb';
+import { duckdbBindings, sqlString } from '../../core/duckdb';
 import { UserError } from '../../core/errors';
 import { PREDICTIONS_PREFIX } from '../../core/logRecord';
 import { FEATURES, N_FEATURES } from '../../core/schema';
@@ -144,6 +144,7 @@ export function productionFilter(version: number): string {
 
 /** Streams the production rows of `version` into typed arrays (no per-row objects), each column sorted. */
 export async function readProductionSample(conn: DuckDBConnection, version: number): Promise<ProductionSample> {
+  const bindings = duckdbBindings();
   const where = productionFilter(version);
   const countReader = await conn.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM logs WHERE ${where}`);
   const rows = Number(countReader.getRowObjectsJS()[0]?.n ?? 0);
@@ -151,18 +152,17 @@ export async function readProductionSample(conn: DuckDBConnection, version: numb
   const targets = columns.map(() => new Float64Array(rows));
   for (let c = 0; c < columns.length; c++) {
     const out = targets[c]!;
-    const result = await conn.stream(`SELECT "${columns[c]}" FROM logs WHERE ${where} ORDER BY 1 ASC NULLS LAST`);
+    // Nulls become NaN in SQL (DuckDB sorts NaN after every number), so every vector is a plain array of doubles
+    // that is copied as a block: no per-value calls.
+    const result = await conn.stream(`SELECT coalesce(CAST("${columns[c]}" AS DOUBLE), 'NaN'::DOUBLE) FROM logs WHERE ${where} ORDER BY 1 ASC`);
     let offset = 0;
     for (;;) {
       const chunk = await result.fetchChunk();
       if (chunk === null || chunk.rowCount === 0) break;
       const n = chunk.rowCount;
       if (offset + n > rows) throw new Error(`the logs changed while reading (more than ${rows} production rows)`);
-      const vector = chunk.getColumnVector(0);
-      for (let r = 0; r < n; r++) {
-        const v = vector.getItem(r) as number | null;
-        out[offset + r] = v === null ? NaN : v;
-      }
+      const bytes = bindings.vector_get_data(bindings.data_chunk_get_vector(chunk.chunk, 0), n * 8);
+      out.set(new Float64Array(bytes.buffer, bytes.byteOffset, n), offset);
       offset += n;
     }
     if (offset !== rows) throw new Error(`expected ${rows} production rows of '${columns[c]}', read ${offset}`);

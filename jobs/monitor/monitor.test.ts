@@ -184,6 +184,38 @@ describe('mlops monitor on generated server logs', () => {
     expect(relaxed.alert.triggered).toBe(false);
   });
 
+  it('reports request latency quantiles (overall and per route) and a histogram that match the logged requests exactly', async () => {
+    const s = scenario({ rowsPerRequest: 3, errorRate: 0.02, shadow: { alias: 'shadow', version: registry.versions.challenger, share: 1, predict: (x) => challenger.predict(x) } });
+    const records = await generateLogRecords(s);
+    const logs = tempDir('logs');
+    await writeLogRecords(new LocalStorage(logs), records);
+    const result = await runMonitor(options(logs));
+    // One latency per request and route: row 0 of a scored request, or its error record.
+    const requests = records.filter((r) => r.record_type === 'error' || r.row_index === 0);
+    // quantile_cont: linear interpolation between the closest ranks.
+    const quantile = (values: number[], p: number): number => {
+      const x = [...values].sort((a, b) => a - b);
+      const h = (x.length - 1) * p;
+      const lo = Math.floor(h);
+      return x[lo]! + (h - lo) * ((x[Math.min(lo + 1, x.length - 1)] ?? x[lo]!) - x[lo]!);
+    };
+    const served = requests.filter((r) => !r.shadow).map((r) => r.latency_ms as number);
+    const latency = result.service.latency_ms!;
+    expect(result.service.requests).toBe(served.length);
+    for (const [p, got] of [[0.5, latency.p50], [0.95, latency.p95], [0.99, latency.p99]] as const) expect(got).toBeCloseTo(quantile(served, p), 9);
+    expect(latency.max).toBe(Math.max(...served));
+    for (const route of result.service.routes) {
+      const mine = requests.filter((r) => r.alias === route.alias && Boolean(r.shadow) === route.shadow).map((r) => r.latency_ms as number);
+      expect(route.requests).toBe(mine.length);
+      expect(route.latency_p50_ms).toBeCloseTo(quantile(mine, 0.5), 9);
+      expect(route.latency_p95_ms).toBeCloseTo(quantile(mine, 0.95), 9);
+    }
+    const histogram = result.service.latency_histogram;
+    expect(histogram.reduce((sum, b) => sum + b.requests, 0)).toBe(served.length);
+    // The bins span the larger of the 99.5th percentile and 1.1 × the SLA; the last bin takes the tail.
+    expect(histogram[histogram.length - 2]!.to_ms).toBeCloseTo(Math.max(quantile(served, 0.995), 200 * 1.1), 9);
+  });
+
   it('rejects bad input with UserErrors', async () => {
     const logs = await logsFor(scenario({ rowsPerDay: 10, days: [END] }));
     await expect(runMonitor(options(logs, { alias: 'nosuchalias' }))).rejects.toThrow(UserError);
