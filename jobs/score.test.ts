@@ -311,6 +311,25 @@ describe('mlops score (local)', () => {
     expect(Number(rows[0]!.n)).toBe(0);
   });
 
+  it('handles an input with no rows and one where no row can be scored: both outputs written, with their schemas', async () => {
+    const header = `country,${FEATURES.join(',')}`;
+    const empty = path.join(dir, 'empty.csv');
+    await fs.writeFile(empty, `${header}\n`);
+    const none = await runScore({ registry, input: empty, output: path.join(dir, 'out-empty'), date: '2025-03-09' });
+    expect(none).toMatchObject({ rows: 0, scored: 0, rejects: 0, reject_share: 0 });
+    const allBad = path.join(dir, 'all-bad.csv');
+    await fs.writeFile(allBad, `${header}\nA,2015,NA,1,1,1,1\nB,2015,1,x,1,1,1\n`);
+    const bad = await runScore({ registry, input: allBad, output: path.join(dir, 'out-all-bad'), date: '2025-03-09', maxRejectShare: 1 });
+    expect(bad).toMatchObject({ rows: 2, scored: 0, rejects: 2 });
+    expect(bad.reject_reasons).toEqual({ "missing value in column 'population'": 1, "not a number in column 'gdp'": 1 });
+    for (const result of [none, bad]) {
+      const scored = await query<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(result.outputs.scored)}, hive_partitioning = false)`);
+      expect(scored.map((c) => c.column_name)).toEqual(['country', ...FEATURES, 'prediction', 'model_version', 'model_alias', 'scored_at', 'run_id']);
+      const rows = await query<{ n: bigint }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(result.outputs.scored)})`);
+      expect(Number(rows[0]!.n)).toBe(0);
+    }
+  });
+
   it('gives UserErrors for a missing input, a missing column, a bad date and an unknown alias', async () => {
     const out = path.join(dir, 'out-e');
     await expect(runScore({ registry, input: path.join(dir, 'nope.csv'), output: out })).rejects.toMatchObject({ name: 'UserError', message: expect.stringMatching(/input not found/) });

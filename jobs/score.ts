@@ -313,6 +313,9 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
     ).getRowObjectsJS();
     const rejects = reasonRows.reduce((sum, r) => sum + Number(r.n), 0);
     if (scored + rejects !== total) throw new Error(`scored ${scored} and rejected ${rejects} rows of ${total}`);
+    // Every scored row is in the file (the count comes from the Parquet footer).
+    const written = Number((await (await conn.runAndReadAll(`SELECT count(*)::DOUBLE FROM read_parquet(${sqlString(options.scoredFile)})`)).getRowsJS())[0]![0]);
+    if (written !== scored) throw new Error(`scored ${scored} rows but the output holds ${written}`);
     const t2 = performance.now();
 
     return {
