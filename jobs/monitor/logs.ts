@@ -78,9 +78,10 @@ export async function stageLogs(logsUri: string, days: readonly string[], scratc
 
 /** Columns read from every record, with their DuckDB types (core/logRecord.ts). */
 function logColumns(withClientIds: boolean): Record<string, string> {
+  // Every column read costs: DuckDB looks each one up in every JSON object and stores it (strings over 12 bytes,
+  // like request ids, on the heap), so only what the checks use is read.
   const columns: Record<string, string> = {
     record_type: 'VARCHAR',
-    request_id: 'VARCHAR',
     model_name: 'VARCHAR',
     alias: 'VARCHAR',
     model_version: 'INTEGER',
@@ -93,8 +94,10 @@ function logColumns(withClientIds: boolean): Record<string, string> {
     row_index: 'INTEGER',
   };
   if (withClientIds) {
+    // The label join: its key and, for repeated client ids, the latest record (by time, then request id).
     columns.client_request_id = 'VARCHAR';
     columns.timestamp = 'VARCHAR';
+    columns.request_id = 'VARCHAR';
   }
   for (const f of FEATURES) columns[f] = 'DOUBLE';
   return columns;
@@ -106,13 +109,14 @@ function logColumns(withClientIds: boolean): Record<string, string> {
  */
 export async function loadLogs(conn: DuckDBConnection, staged: StagedLogs, model: string, withClientIds: boolean): Promise<number> {
   const columns = logColumns(withClientIds);
-  const names = Object.keys(columns);
+  // model_name only selects the records; it is not stored.
+  const names = Object.keys(columns).filter((n) => n !== 'model_name');
   if (staged.sources.length === 0) {
     const defs = names.map((n) => `CAST(NULL AS ${columns[n]}) AS "${n}"`).join(', ');
     await conn.run(`CREATE TEMP TABLE logs AS SELECT ${defs}, CAST(NULL AS VARCHAR) AS day LIMIT 0`);
     return 0;
   }
-  const spec = names.map((n) => `"${n}": '${columns[n]}'`).join(', ');
+  const spec = Object.entries(columns).map(([n, type]) => `"${n}": '${type}'`).join(', ');
   const source = `read_json([${staged.sources.map(sqlString).join(', ')}], format = 'newline_delimited', hive_partitioning = true, columns = {${spec}})`;
   try {
     await conn.run(

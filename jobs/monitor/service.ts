@@ -88,7 +88,7 @@ export async function serviceChecks(conn: DuckDBConnection, sla: SlaOptions): Pr
   // *is* the request, and a filter replaces a hash aggregation over a million request ids.
   await conn.run(`
     CREATE TEMP TABLE requests AS
-    SELECT request_id, coalesce(shadow, false) AS shadow, alias, model_version, day, latency_ms,
+    SELECT coalesce(shadow, false) AS shadow, alias, model_version, day, latency_ms,
            record_type = 'error' AS is_error,
            CASE WHEN record_type = 'error' THEN status_code END AS status_code,
            CASE WHEN record_type = 'error' THEN error_code END AS error_code
