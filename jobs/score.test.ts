@@ -17,7 +17,7 @@ let dir: string;
 let registry: string;
 let inputCsv: string;
 let goodRows: number;
-/** Predictions of the first test, in file order (default batch size). */
+/** Predictions of the first test, in file order. */
 let referencePredictions: number[] = [];
 const BAD_ROWS = 4;
 
@@ -287,6 +287,18 @@ describe('mlops score (local)', () => {
     expect(result.scored).toBe(1);
     const rows = await query<{ prediction: number }>(`SELECT prediction FROM read_parquet(${sqlString(result.outputs.scored)})`);
     expect(rows[0]!.prediction).not.toBe(7);
+  });
+
+  it('carries input columns named like the parser\'s working columns, but never its own (case-insensitive) names', async () => {
+    const csv = path.join(dir, 'internal-names.csv');
+    await fs.writeFile(csv, `v0,m1,o2,_MLOPS_V0,OK,${FEATURES.join(',')}\nx,y,z,a,b,2015,47000000,1.6e12,1500,1200,250\nx2,y2,z2,a,b,2015,NA,1.6e12,1500,1200,250\n`);
+    const result = await runScore({ registry, input: csv, output: path.join(dir, 'out-internal'), date: '2025-03-09', keep: ['v0', 'm1', 'o2', '_MLOPS_V0', 'OK'], maxRejectShare: 1 });
+    expect(result.kept_columns).toEqual(['v0', 'm1', 'o2']);
+    expect(result).toMatchObject({ scored: 1, rejects: 1 });
+    const scored = await query<Record<string, unknown>>(`SELECT v0, m1, o2, "year" FROM read_parquet(${sqlString(result.outputs.scored)})`);
+    expect(scored).toEqual([{ v0: 'x', m1: 'y', o2: 'z', year: 2015 }]);
+    const rejects = await query<Record<string, unknown>>(`SELECT v0, m1, o2, reason FROM read_parquet(${sqlString(result.outputs.rejects)})`);
+    expect(rejects).toEqual([{ v0: 'x2', m1: 'y2', o2: 'z2', reason: "missing value in column 'population'" }]);
   });
 
   it('writes an empty rejects file with the full schema (the same types as a non-empty one) when every row scores', async () => {

@@ -95,7 +95,10 @@ function sourceSql(file: string, format: InputFormat): string {
     : `read_parquet(${sqlString(file)})`;
 }
 
-/** SQL that parses the six features, picks the first problem of each row and keeps the offending raw text. */
+/**
+ * SQL that parses the six features, picks the first problem of each row and keeps the offending raw text. Its working
+ * columns are named `_mlops_*`; input columns with such names are never carried.
+ */
 function parseSql(source: string, types: Map<string, string>, keep: string[]): string {
   const inner: string[] = keep.map((c) => quoteIdent(c));
   const bad: string[] = [];
@@ -106,30 +109,30 @@ function parseSql(source: string, types: Map<string, string>, keep: string[]): s
     if (type === 'VARCHAR') {
       // list_contains, not `IN (…)`: DuckDB plans an IN list this long as a hash join per column (~0.25 s per column
       // per million rows measured), which the optimizer then keeps even where the flag is never used.
-      inner.push(`(${col} IS NULL OR list_contains([${MISSING_TOKENS.map(sqlString).join(', ')}], trim(${col}))) AS m${j}`);
-      inner.push(`TRY_CAST(${col} AS DOUBLE) AS v${j}`); // the cast itself ignores surrounding whitespace
+      inner.push(`(${col} IS NULL OR list_contains([${MISSING_TOKENS.map(sqlString).join(', ')}], trim(${col}))) AS _mlops_m${j}`);
+      inner.push(`TRY_CAST(${col} AS DOUBLE) AS _mlops_v${j}`); // the cast itself ignores surrounding whitespace
     } else {
-      inner.push(`(${col} IS NULL OR isnan(CAST(${col} AS DOUBLE))) AS m${j}`);
-      inner.push(`CAST(${col} AS DOUBLE) AS v${j}`);
+      inner.push(`(${col} IS NULL OR isnan(CAST(${col} AS DOUBLE))) AS _mlops_m${j}`);
+      inner.push(`CAST(${col} AS DOUBLE) AS _mlops_v${j}`);
     }
-    inner.push(`${col} AS o${j}`);
-    bad.push(`(m${j} OR v${j} IS NULL OR NOT isfinite(v${j}) OR abs(v${j}) > ${FLOAT32_MAX})`);
+    inner.push(`${col} AS _mlops_o${j}`);
+    bad.push(`(_mlops_m${j} OR _mlops_v${j} IS NULL OR NOT isfinite(_mlops_v${j}) OR abs(_mlops_v${j}) > ${FLOAT32_MAX})`);
     const name = feature.replace(/'/g, "''");
     reasons.push(
-      `WHEN m${j} THEN 'missing value in column ''${name}'''`,
-      `WHEN v${j} IS NULL THEN 'not a number in column ''${name}'''`,
-      `WHEN NOT isfinite(v${j}) THEN 'non-finite value in column ''${name}'''`,
-      `WHEN abs(v${j}) > ${FLOAT32_MAX} THEN 'out of float32 range in column ''${name}'''`,
+      `WHEN _mlops_m${j} THEN 'missing value in column ''${name}'''`,
+      `WHEN _mlops_v${j} IS NULL THEN 'not a number in column ''${name}'''`,
+      `WHEN NOT isfinite(_mlops_v${j}) THEN 'non-finite value in column ''${name}'''`,
+      `WHEN abs(_mlops_v${j}) > ${FLOAT32_MAX} THEN 'out of float32 range in column ''${name}'''`,
     );
   });
   const outer = [
     ...keep.map((c) => quoteIdent(c)),
-    ...FEATURES.map((f, j) => `v${j} AS ${quoteIdent(f)}`),
+    ...FEATURES.map((f, j) => `_mlops_v${j} AS ${quoteIdent(f)}`),
     // The same verdict as `reason IS NULL`, without the missing-token test (no text is trimmed or compared): every
     // missing token either fails the cast or reads as NaN, which is not finite.
-    `coalesce(${FEATURES.map((_, j) => `isfinite(v${j}) AND abs(v${j}) <= ${FLOAT32_MAX}`).join(' AND ')}, false) AS ok`,
+    `coalesce(${FEATURES.map((_, j) => `isfinite(_mlops_v${j}) AND abs(_mlops_v${j}) <= ${FLOAT32_MAX}`).join(' AND ')}, false) AS ok`,
     `CASE ${reasons.join(' ')} ELSE NULL END AS reason`,
-    `CASE ${bad.map((b, j) => `WHEN ${b} THEN CAST(o${j} AS VARCHAR)`).join(' ')} ELSE NULL END AS raw_value`,
+    `CASE ${bad.map((b, j) => `WHEN ${b} THEN CAST(_mlops_o${j} AS VARCHAR)`).join(' ')} ELSE NULL END AS raw_value`,
   ];
   return `SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${source})`;
 }
@@ -274,7 +277,8 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
       if (t !== 'VARCHAR' && !NUMERIC_TYPE.test(t)) throw new UserError(`${options.inputFile}: column '${f}' has type ${t}; a number is required`);
     }
     const reserved = new Set<string>([...FEATURES, 'prediction', 'model_version', 'model_alias', 'scored_at', 'run_id', 'reason', 'raw_value', 'ok']);
-    const keep = (options.keep ?? DEFAULT_KEEP_COLUMNS).filter((c) => types.has(c) && !reserved.has(c));
+    // DuckDB's identifiers are case-insensitive, so the reserved names are too.
+    const keep = (options.keep ?? DEFAULT_KEEP_COLUMNS).filter((c) => types.has(c) && !reserved.has(c.toLowerCase()) && !c.toLowerCase().startsWith('_mlops_'));
     const parsed = parseSql(source, types, keep);
     // The input is read again for the rejects: the files must not change in between (checked after the writes).
     const fingerprint = await inputFingerprint(conn, options.inputFile);
