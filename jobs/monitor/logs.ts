@@ -146,7 +146,7 @@ export function productionFilter(version: number): string {
   return `record_type = 'prediction' AND NOT coalesce(shadow, false) AND model_version = ${Math.trunc(version)}`;
 }
 
-/** Streams the production rows of `version` into typed arrays (no per-row objects), each column sorted. */
+/** Reads the production rows of `version` into typed arrays (no per-row objects), each column sorted. */
 export async function readProductionSample(conn: DuckDBConnection, version: number): Promise<ProductionSample> {
   const bindings = duckdbBindings();
   const where = productionFilter(version);
@@ -158,13 +158,13 @@ export async function readProductionSample(conn: DuckDBConnection, version: numb
     const out = targets[c]!;
     // Nulls become NaN in SQL (DuckDB sorts NaN after every number), so every vector is a plain array of doubles
     // that is copied as a block: no per-value calls.
-    const result = await conn.stream(`SELECT coalesce(CAST("${columns[c]}" AS DOUBLE), 'NaN'::DOUBLE) FROM logs WHERE ${where} ORDER BY 1 ASC`);
+    const result = await conn.run(`SELECT coalesce(CAST("${columns[c]}" AS DOUBLE), 'NaN'::DOUBLE) FROM logs WHERE ${where} ORDER BY 1 ASC`);
+    // A materialized result: its chunks are read synchronously, without a thread-pool round trip per chunk.
+    if (result.rowCount !== rows) throw new Error(`the logs changed while reading (${result.rowCount} production rows of '${columns[c]}', expected ${rows})`);
     let offset = 0;
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (chunk === null || chunk.rowCount === 0) break;
+    for (let i = 0; i < result.chunkCount; i++) {
+      const chunk = result.getChunk(i);
       const n = chunk.rowCount;
-      if (offset + n > rows) throw new Error(`the logs changed while reading (more than ${rows} production rows)`);
       const bytes = bindings.vector_get_data(bindings.data_chunk_get_vector(chunk.chunk, 0), n * 8);
       out.set(new Float64Array(bytes.buffer, bytes.byteOffset, n), offset);
       offset += n;
