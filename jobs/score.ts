@@ -18,7 +18,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { duckdbApi, duckdbBindings, sqlString } from '../core/duckdb';
+import { chunkDoubles, duckdbApi, duckdbBindings, sqlString } from '../core/duckdb';
 import { NotFoundError, UserError } from '../core/errors';
 import { readOnnxMetadata } from '../core/model/onnx';
 import { OnnxModel } from '../core/model/runtime';
@@ -58,7 +58,7 @@ export interface ScoreFileOptions {
   /** Local destinations: written as given (callers pass temporary names and rename). */
   scoredFile: string;
   rejectsFile: string;
-  /** Scratch directory for the DuckDB database and its spill files. */
+  /** Scratch directory for DuckDB's spill files. */
   workDir: string;
   meta: { modelVersion: number; modelAlias: string; scoredAt: string; runId: string };
   memoryLimit?: string;
@@ -174,12 +174,9 @@ interface ScoringCounters {
  * so reading the next input, the other columns and the Parquet encoding overlap with onnxruntime. The function is
  * volatile, so the optimizer never duplicates it into a pushed-down filter: it runs exactly once per input row.
  */
-function registerPredictFunction(
-  bindings: typeof import('@duckdb/node-bindings'),
-  api: typeof import('@duckdb/node-api'),
-  connection: DuckDBConnection,
-  predictor: Predictor,
-): ScoringCounters {
+function registerPredictFunction(connection: DuckDBConnection, predictor: Predictor): ScoringCounters {
+  const api = duckdbApi();
+  const bindings = duckdbBindings();
   const counters: ScoringCounters = { rows: 0, scored: 0, error: undefined };
   const features = new Float32Array(CHUNK_ROWS * N_FEATURES);
   const out = new Float64Array(CHUNK_ROWS);
@@ -195,11 +192,8 @@ function registerPredictFunction(
     try {
       const n = bindings.data_chunk_get_size(input);
       const ok = bindings.vector_get_data(bindings.data_chunk_get_vector(input, 0), n);
-      const column = (j: number): Float64Array => {
-        const bytes = bindings.vector_get_data(bindings.data_chunk_get_vector(input, 1 + j), n * 8);
-        return new Float64Array(bytes.buffer, bytes.byteOffset, n);
-      };
-      const c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3), c4 = column(4), c5 = column(5);
+      const c0 = chunkDoubles(input, 1, n), c1 = chunkDoubles(input, 2, n), c2 = chunkDoubles(input, 3, n);
+      const c3 = chunkDoubles(input, 4, n), c4 = chunkDoubles(input, 5, n), c5 = chunkDoubles(input, 6, n);
       let k = 0;
       // `ok` is true only when every feature is a finite number in float32 range (never NULL).
       for (let r = 0; r < n; r++) {
@@ -247,7 +241,6 @@ function registerPredictFunction(
 export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileResult> {
   const tSetup = performance.now();
   const api = duckdbApi();
-  const bindings = duckdbBindings();
   const config: Record<string, string> = {
     memory_limit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
     temp_directory: path.join(options.workDir, 'spill'),
@@ -282,7 +275,7 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRes
     const parsed = parseSql(source, types, keep);
     // The input is read again for the rejects: the files must not change in between (checked after the writes).
     const fingerprint = await inputFingerprint(conn, options.inputFile);
-    const counters = registerPredictFunction(bindings, api, conn, options.predictor);
+    const counters = registerPredictFunction(conn, options.predictor);
 
     const { modelVersion, modelAlias, scoredAt, runId } = options.meta;
     if (!Number.isSafeInteger(modelVersion)) throw new Error(`model version must be an integer, got ${modelVersion}`);

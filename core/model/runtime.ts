@@ -99,10 +99,8 @@ export class OnnxModel {
       data = new Float32Array(rows.length * N_FEATURES);
       rows.forEach((r, i) => data.set(r, i * N_FEATURES));
     }
-    const n = data.length / N_FEATURES;
-    if (!Number.isInteger(n)) throw new RangeError(`input has ${data.length} values, not a multiple of ${N_FEATURES}`);
-    if (n === 0) return new Float32Array(0);
-    return this.engine.run(new this.ort.Tensor('float32', data, [n, N_FEATURES]));
+    const input = this.tensorOf(data);
+    return input === null ? new Float32Array(0) : this.engine.run(input);
   }
 
   /**
@@ -111,10 +109,15 @@ export class OnnxModel {
    */
   predictSync(data: Float32Array): Float32Array {
     if (this.api !== 'native') throw new Error("synchronous scoring needs onnxruntime-node's native session (this model uses the public API)");
+    const input = this.tensorOf(data);
+    return input === null ? new Float32Array(0) : (this.engine.run(input) as Float32Array);
+  }
+
+  /** The `[N, 6]` input tensor over `data` (no copy), or null for zero rows. */
+  private tensorOf(data: Float32Array): Tensor | null {
     const n = data.length / N_FEATURES;
     if (!Number.isInteger(n)) throw new RangeError(`input has ${data.length} values, not a multiple of ${N_FEATURES}`);
-    if (n === 0) return new Float32Array(0);
-    return this.engine.run(new this.ort.Tensor('float32', data, [n, N_FEATURES])) as Float32Array;
+    return n === 0 ? null : new this.ort.Tensor('float32', data, [n, N_FEATURES]);
   }
 
   async release(): Promise<void> {

@@ -9,7 +9,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { duckdbBindings, sqlString } from '../../core/duckdb';
+import { chunkDoubles, sqlString } from '../../core/duckdb';
 import { UserError } from '../../core/errors';
 import { PREDICTIONS_PREFIX } from '../../core/logRecord';
 import { FEATURES, N_FEATURES } from '../../core/schema';
@@ -148,7 +148,6 @@ export function productionFilter(version: number): string {
 
 /** Reads the production rows of `version` into typed arrays (no per-row objects), each column sorted. */
 export async function readProductionSample(conn: DuckDBConnection, version: number): Promise<ProductionSample> {
-  const bindings = duckdbBindings();
   const where = productionFilter(version);
   const countReader = await conn.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM logs WHERE ${where}`);
   const rows = Number(countReader.getRowObjectsJS()[0]?.n ?? 0);
@@ -165,8 +164,7 @@ export async function readProductionSample(conn: DuckDBConnection, version: numb
     for (let i = 0; i < result.chunkCount; i++) {
       const chunk = result.getChunk(i);
       const n = chunk.rowCount;
-      const bytes = bindings.vector_get_data(bindings.data_chunk_get_vector(chunk.chunk, 0), n * 8);
-      out.set(new Float64Array(bytes.buffer, bytes.byteOffset, n), offset);
+      out.set(chunkDoubles(chunk.chunk, 0, n), offset);
       offset += n;
     }
     if (offset !== rows) throw new Error(`expected ${rows} production rows of '${columns[c]}', read ${offset}`);
