@@ -25,6 +25,7 @@ import { exportOnnx } from '../core/model/onnx';
 import { OnnxModel } from '../core/model/runtime';
 import { FEATURES, MODEL_NAME, N_FEATURES } from '../core/schema';
 import { syntheticCsv, syntheticTable } from '../core/synthetic';
+import { quantileSorted } from '../jobs/drift/sample';
 import { loadBatchModel, scoreFile, type InputFormat } from '../jobs/score';
 
 /** Rows per onnxruntime call for the in-memory baseline: large batches, its best case. */
@@ -109,11 +110,7 @@ async function readFeatures(file: string, format: InputFormat, rows: number): Pr
   return out;
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
+const median = (values: number[]): number => quantileSorted([...values].sort((a, b) => a - b), 0.5);
 
 interface Round {
   raw_ms: number;

@@ -12,6 +12,7 @@ import type { ReferenceProfile } from '../../core/profile';
 import { FEATURES } from '../../core/schema';
 import { LocalStorage } from '../../core/storage/local';
 import { createTestRegistry, type TestRegistry } from '../../test/support/models';
+import { quantileSorted } from '../drift/sample';
 import { runMonitor } from './run';
 import { daysEnding, generateLogRecords, loadRoutedModels, writeLogRecords, type LogScenario } from './testSupport';
 import type { MonitorOptions } from './types';
@@ -192,13 +193,8 @@ describe('mlops monitor on generated server logs', () => {
     const result = await runMonitor(options(logs));
     // One latency per request and route: row 0 of a scored request, or its error record.
     const requests = records.filter((r) => r.record_type === 'error' || r.row_index === 0);
-    // quantile_cont: linear interpolation between the closest ranks.
-    const quantile = (values: number[], p: number): number => {
-      const x = [...values].sort((a, b) => a - b);
-      const h = (x.length - 1) * p;
-      const lo = Math.floor(h);
-      return x[lo]! + (h - lo) * ((x[Math.min(lo + 1, x.length - 1)] ?? x[lo]!) - x[lo]!);
-    };
+    // quantile_cont interpolates linearly between the closest ranks, as the drift module's quantileSorted does.
+    const quantile = (values: number[], p: number): number => quantileSorted([...values].sort((a, b) => a - b), p);
     const served = requests.filter((r) => !r.shadow).map((r) => r.latency_ms as number);
     const latency = result.service.latency_ms!;
     expect(result.service.requests).toBe(served.length);
