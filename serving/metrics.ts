@@ -72,10 +72,6 @@ export class ServerMetrics {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
-  request(route: string, alias: string, status: number, seconds: number): void {
-    this.forRoute(route, alias).observe(status, seconds);
-  }
-
   /** The request metrics of one route and alias, created once and reused (cheap on the hot path). */
   forRoute(route: string, alias: string): RequestMetrics {
     let byAlias = this.routeHandles.get(route);
